@@ -1,0 +1,5 @@
+std = "lua54"
+max_line_length = 110
+files["spec"] = { std = "+busted" }
+files["bench"] = { std = "+busted" }
+exclude_files = { "build", "build-asan", "build-*" }

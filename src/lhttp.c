@@ -1,0 +1,4 @@
+/* lhttp.c - placeholder until the http binding lands. */
+#include "lcwlogs.h"
+
+void cw_open_http(lua_State *L) { (void)L; }
