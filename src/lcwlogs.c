@@ -1,11 +1,51 @@
-/* lcwlogs.c - entry point of `cwlogs.core`: gathers the per-concern bindings. */
+/* lcwlogs.c - entry point of `cwlogs.core`: gathers the per-concern bindings and adds the
+ * few process-level helpers the Lua side needs (clocks, SIGPIPE). */
+#include <signal.h>
+#include <time.h>
+
 #include "lcwlogs.h"
 
 int luaopen_cwlogs_core(lua_State *L);
 
+static lua_Integer clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    if (clock_gettime(id, &ts) != 0)
+        return 0;
+    return (lua_Integer)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Monotonic milliseconds: for deadlines, backoff and rate limiting (never jumps). */
+static int l_clock_ms(lua_State *L)
+{
+    lua_pushinteger(L, clock_ms(CLOCK_MONOTONIC));
+    return 1;
+}
+
+/* Wall-clock epoch milliseconds: for "now" in time ranges. */
+static int l_time_ms(lua_State *L)
+{
+    lua_pushinteger(L, clock_ms(CLOCK_REALTIME));
+    return 1;
+}
+
+/* A CLI writing into `| head` must see EPIPE from write(), not die by SIGPIPE. */
+static int l_ignore_sigpipe(lua_State *L)
+{
+    lua_pushboolean(L, signal(SIGPIPE, SIG_IGN) != SIG_ERR);
+    return 1;
+}
+
 int luaopen_cwlogs_core(lua_State *L)
 {
+    static const luaL_Reg process_fns[] = {
+        {"clock_ms", l_clock_ms},
+        {"time_ms", l_time_ms},
+        {"ignore_sigpipe", l_ignore_sigpipe},
+        {NULL, NULL},
+    };
     lua_newtable(L);
+    luaL_setfuncs(L, process_fns, 0);
     cw_open_sigv4(L);
     cw_open_time(L);
     cw_open_http(L);

@@ -45,4 +45,13 @@ function M.wrap(v, code)
   return M.make(code or "InternalError", tostring(v))
 end
 
+-- The service's "The specified log group does not exist." names no group; ours does.
+function M.name_group(err, group)
+  if M.is(err) and err.code == "ResourceNotFoundException" and group then
+    err.message = "log group '" .. group .. "' does not exist"
+    err.group = group
+  end
+  return err
+end
+
 return M
