@@ -48,7 +48,8 @@ function Server:admin(command, args)
   f:write(cjson.encode(args or {}))
   f:close()
   local cmd = string.format(
-    "env -u LD_PRELOAD MOTO_ENDPOINT=%s MOTO_KEY=%s MOTO_SECRET=%s python3 %s/moto_admin.py %s < %s > %s 2>%s.err",
+    "env -u LD_PRELOAD MOTO_ENDPOINT=%s MOTO_KEY=%s MOTO_SECRET=%s "
+      .. "python3 %s/moto_admin.py %s < %s > %s 2>%s.err",
     sh_quote(self.endpoint), sh_quote(self.access_key or "bootstrap"),
     sh_quote(self.secret_key or "bootstrap"), sh_quote(M.support_dir), sh_quote(command),
     sh_quote(input), sh_quote(output), sh_quote(output))
