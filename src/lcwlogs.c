@@ -7,25 +7,15 @@
 
 int luaopen_cwlogs_core(lua_State *L);
 
-static lua_Integer clock_ms(clockid_t id)
-{
-    struct timespec ts;
-    if (clock_gettime(id, &ts) != 0)
-        return 0;
-    return (lua_Integer)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Monotonic milliseconds: for deadlines, backoff and rate limiting (never jumps). */
+/* Monotonic milliseconds: for deadlines, backoff and rate limiting (never jumps).
+ * Wall-clock time (core.time_ms) lives with the time functions in ltime.c. */
 static int l_clock_ms(lua_State *L)
 {
-    lua_pushinteger(L, clock_ms(CLOCK_MONOTONIC));
-    return 1;
-}
-
-/* Wall-clock epoch milliseconds: for "now" in time ranges. */
-static int l_time_ms(lua_State *L)
-{
-    lua_pushinteger(L, clock_ms(CLOCK_REALTIME));
+    struct timespec ts;
+    lua_Integer ms = 0;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+        ms = (lua_Integer)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    lua_pushinteger(L, ms);
     return 1;
 }
 
@@ -40,7 +30,6 @@ int luaopen_cwlogs_core(lua_State *L)
 {
     static const luaL_Reg process_fns[] = {
         {"clock_ms", l_clock_ms},
-        {"time_ms", l_time_ms},
         {"ignore_sigpipe", l_ignore_sigpipe},
         {NULL, NULL},
     };

@@ -136,6 +136,17 @@ function Client:event_batches(opts)
   return events.batches(self, opts)
 end
 
+-- query{ groups=|group=, query=, start=, stop=, limit=, poll_ms= } -> list of rows, or nil, err
+-- (Logs Insights: StartQuery, then GetQueryResults until the query is final.)
+function Client:query(opts)
+  return require("cwlogs.query").run(self, opts)
+end
+
+-- follow{ ...as events..., poll_ms= } -> never-ending iterator of new events (tail -f).
+function Client:follow(opts)
+  return require("cwlogs.follow").iterate(self, opts)
+end
+
 function Client:close()
   if self.transport then
     self.transport:close()
