@@ -6,8 +6,6 @@ local core = require "cwlogs.core"
 local http = require "cwlogs.http"
 local errors = require "cwlogs.errors"
 
-local STUB = "spec/support/stub_server.py"
-
 local function write_file(path, data)
   local f = assert(io.open(path, "wb"))
   f:write(data)
@@ -15,36 +13,11 @@ local function write_file(path, data)
 end
 
 -- Starts the stub with a list of actions; returns { url=, port=, log=, ... }.
-local function start_stub(actions)
-  local script, log = os.tmpname(), os.tmpname()
-  write_file(script, cjson.encode(actions))
-  -- sh prints its pid and then becomes python (exec), so the pid is the stub's own.
-  -- LD_PRELOAD (set for sanitizer runs) must not reach python.
-  local cmd = string.format(
-    "sh -c 'echo PID $$; exec env -u LD_PRELOAD python3 %s --script %s --log %s --idle-exit 30'",
-    STUB, script, log)
-  local pipe = assert(io.popen(cmd, "r"))
-  local pid = assert(pipe:read("l"):match("^PID (%d+)$"))
-  local port = assert((pipe:read("l") or ""):match("^PORT (%d+)$"), "stub did not start")
-  return { pid = pid, port = tonumber(port), pipe = pipe, script = script, log = log,
-           url = "http://127.0.0.1:" .. port }
-end
+local stub_launcher = require("support.stub")
 
-local function stop_stub(stub)
-  if not stub or stub.stopped then return end
-  stub.stopped = true
-  os.execute("kill " .. stub.pid .. " 2>/dev/null")
-  stub.pipe:close()   -- waits until the process is gone
-  os.remove(stub.script)
-  os.remove(stub.log)
-end
-
--- Requests the stub received, in arrival order.
-local function received(stub)
-  local out = {}
-  for line in io.lines(stub.log) do out[#out + 1] = cjson.decode(line) end
-  return out
-end
+local function start_stub(actions) return stub_launcher.start(actions) end
+local function stop_stub(stub) if stub then stub:stop() end end
+local function received(stub) return stub:requests() end
 
 -- Runs the engine until nothing is left; returns the results keyed by id.
 local function drain(engine)
