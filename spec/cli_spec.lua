@@ -49,7 +49,8 @@ local function ev(i, message, stream, group)
 end
 
 -- A fake client. script: events (list), raise_at (index), raise (error value),
--- events_err, groups, streams, rows, query_err, no_follow.
+-- events_err, groups, streams, rows, query_err, no_follow, no_batches (a client with
+-- events() only), batch (size of the arrays event_batches yields, default 7).
 local function fake(script)
   script = script or {}
   local rec = { calls = {}, closed = 0, yielded = 0 }
@@ -66,7 +67,29 @@ local function fake(script)
       return item
     end, nil, nil, closer()
   end
+  -- Arrays of up to `size` events; the error of raise_at comes instead of the array that
+  -- would have held that event, after the events before it.
+  local function batch_iter(list, size)
+    local i = 0
+    return function()
+      if script.raise_at and i + 1 == script.raise_at then error(script.raise, 0) end
+      local last = math.min(i + size, #list)
+      if script.raise_at and script.raise_at > i then last = math.min(last, script.raise_at - 1) end
+      if last <= i then return nil end
+      local arr = table.move(list, i + 1, last, 1, {})
+      rec.yielded = rec.yielded + #arr
+      i = last
+      return arr
+    end, nil, nil, closer()
+  end
   local client = {}
+  if not script.no_batches then
+    function client.event_batches(_, opts)
+      rec.calls[#rec.calls + 1] = { "event_batches", opts }
+      if script.events_err then return nil, script.events_err end
+      return batch_iter(script.events or {}, script.batch or 7)
+    end
+  end
   function client.events(_, opts)
     rec.calls[#rec.calls + 1] = { "events", opts }
     if script.events_err then return nil, script.events_err end
@@ -172,7 +195,7 @@ describe("cwlogs get, text output", function()
     local status, _, err, rec = run(argv, { events = {} })
     assert.are.equal(0, status, err)
     local call = last_call(rec)
-    assert.are.equal("events", call[1])
+    assert.are.equal("event_batches", call[1])
     assert.are.same({ "g1", "g2" }, call[2].groups)
     assert.is_nil(call[2].group)
     assert.are.equal("web-", call[2].stream_prefix)
@@ -294,6 +317,124 @@ describe("cwlogs get --format jsonl", function()
     e.ingestion_time = nil
     local _, out = run({ "get", "g", "--format=jsonl" }, { events = { e } })
     assert.truthy(out:find('"ingestionTime":null', 1, true), out)
+  end)
+end)
+
+describe("cwlogs get, formatting arrays of events", function()
+  local tricky = {
+    "plain", "trailing   ", "crlf\r\n", "multi\nline\n", "", "caf\u{e9} \u{3000}\u{a0}",
+    "ends in \u{e9}", "nbsp only\u{a0}", "sep\28\29\30\31", "/a/b/c", "\\/", "q\"uote\\",
+    "ctl \1\2\8\9\10\12\13\27\31\127", "bad utf8 \255\254 \195", "surrogate \237\160\128",
+    string.rep("/", 40), "a/\n", "/\1", "nul\0inside", string.rep("a/", 32) .. "\n",
+    string.rep("/", 33) .. "\"", "\"" .. string.rep("b/", 31), "\\\\//\\/",
+  }
+  local function events_of(list, stream)
+    local evs = {}
+    for i, m in ipairs(list) do evs[i] = ev(i, m, stream and ("st" .. (i % 3)) or nil) end
+    return evs
+  end
+
+  it("writes the same bytes from arrays of any size as from single events", function()
+    local evs = events_of(tricky, true)
+    for _, argv in ipairs({ { "get", "g" }, { "get", "g", "--show-stream" },
+      { "get", "g", "-t", "--tz", "utc" }, { "get", "g", "-t", "--show-stream", "--tz", "+05:30" },
+      { "get", "g", "--format", "jsonl" } }) do
+      local s0, want = run(argv, { events = evs, no_batches = true })
+      assert.are.equal(0, s0)
+      for _, size in ipairs({ 1, 2, 7, 5000 }) do
+        local s1, got, _, rec = run(argv, { events = evs, batch = size })
+        assert.are.equal(0, s1)
+        assert.are.equal("event_batches", last_call(rec)[1])
+        assert.are.equal(want, got, table.concat(argv, " ") .. " batch " .. size)
+      end
+    end
+  end)
+
+  it("strips text the way str.rstrip() does, with the core's rstrip or without it", function()
+    local evs = events_of(tricky)
+    local _, with_core = run({ "get", "g" }, { events = evs })
+    local _, lua_only = run({ "get", "g" }, { events = evs }, { rstrip = output.lua_rstrip })
+    assert.are.equal(lua_only, with_core)
+    local lines = {}
+    for i, m in ipairs(tricky) do lines[i] = output.lua_rstrip(m) end
+    assert.are.equal(table.concat(lines, "\n") .. "\n", with_core)
+  end)
+
+  it("prints -t times from a zone opened once that agree with format_time for every event", function()
+    if not need_time() then return end
+    local stamps = { 0, 1, 999, 1000, 1001, -1, -999, -1000, -1001, -86400000, T0, T0 + 1, T0 + 876,
+      T0 + 877, T0 + 1877, 1774746000000 - 1001, 1774746000000 - 1, 1774746000000,
+      1774746000000 + 1, 1774746000000 + 999, 253402300799999 }
+    local evs = {}
+    for i, t in ipairs(stamps) do
+      evs[i] = ev(0, "m" .. i)
+      evs[i].timestamp = t
+    end
+    for _, tz in ipairs({ "utc", "+05:30", "-03:00", "Europe/Berlin", "local" }) do
+      local status, out, err = run({ "get", "g", "-t", "--tz=" .. tz }, { events = evs })
+      assert.are.equal(0, status, err)
+      local want = {}
+      for i, t in ipairs(stamps) do
+        want[i] = timelib.format_time(t, { tz = tz }) .. " m" .. i .. "\n"
+      end
+      assert.are.equal(table.concat(want), out, tz)
+    end
+  end)
+
+  it("writes JSONL byte for byte as lua-cjson would (less the \\/), for any bytes", function()
+    local evs = events_of(tricky, true)
+    evs[3].id = "long" .. string.rep("7", 56)
+    evs[4].id = 42                       -- not a string: written as JSON still
+    evs[5].timestamp = 12                -- small and negative times, fractional ones
+    evs[6].timestamp = -1500
+    evs[7].ingestion_time = 5.5
+    evs[8].group = "/other/\"group\""
+    local status, out = run({ "get", "g", "--format", "jsonl" }, { events = evs, batch = 3 })
+    assert.are.equal(0, status)
+    local function js(v)
+      if type(v) == "string" then return (cjson.encode(v):gsub("\\/", "/")) end
+      if math.type(v) == "integer" then return tostring(v) end
+      return string.format("%.17g", v)
+    end
+    local want = {}
+    for i, e in ipairs(evs) do
+      want[i] = '{"logGroupName":' .. js(e.group) .. ',"logStreamName":' .. js(e.stream)
+        .. ',"timestamp":' .. js(e.timestamp) .. ',"ingestionTime":' .. js(e.ingestion_time)
+        .. ',"eventId":' .. js(e.id) .. ',"message":' .. js(e.message) .. "}\n"
+    end
+    assert.are.equal(table.concat(want), out)
+    local i = 0
+    for line in out:gmatch("[^\n]+") do
+      i = i + 1
+      local obj = cjson.decode(line)
+      assert.are.equal(evs[i].message, obj.message)
+      assert.are.equal(evs[i].group, obj.logGroupName)
+    end
+    assert.are.equal(#evs, i)
+  end)
+
+  it("cuts a big array into chunks and stops at a closed pipe in the middle of one", function()
+    local evs = {}
+    for i = 1, 5000 do evs[i] = ev(i, string.rep("x", 90) .. i) end
+    local status, out, _, _, stdout = run({ "get", "g" }, { events = evs, batch = 5000 })
+    assert.are.equal(0, status)
+    assert.are.equal(5000, select(2, out:gsub("\n", "")))
+    assert.is_true(stdout.writes >= 5 and stdout.writes <= 12, "writes: " .. stdout.writes)
+
+    local f = capture()
+    function f:write(data)
+      self.writes = self.writes + 1
+      if self.writes > 1 then return nil, "Broken pipe", 32 end
+      self.chunks[#self.chunks + 1] = data
+      return self
+    end
+    local factory, rec = fake({ events = evs, batch = 5000 })
+    local err = capture()
+    status = cli.main({ "get", "g" }, { stdout = f, stderr = err, client_factory = factory })
+    assert.are.equal(0, status)
+    assert.are.equal("", err:text())
+    assert.are.equal(2, f.writes)
+    assert.are.equal(1, rec.closed)
   end)
 end)
 
@@ -545,7 +686,7 @@ describe("cwlogs tail", function()
     local status, out, _, rec = run({ "tail", "g", "--filter", "ERROR" }, { events = { ev(1, "x") } })
     assert.are.equal(0, status)
     assert.are.equal("x\n", out)
-    assert.are.equal("events", last_call(rec)[1])
+    assert.are.equal("event_batches", last_call(rec)[1])
     assert.are.equal(T0 - 3600000, last_call(rec)[2].start)
     assert.are.equal("ERROR", last_call(rec)[2].pattern)
 

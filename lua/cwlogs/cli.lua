@@ -29,7 +29,16 @@ local function load_lib(env)
   lib.format_time = env.format_time or cw.format_time or core.format_time
   lib.version = env.version or cw.version or core.version
   lib.client_factory = env.client_factory or cw.client
-  lib.rstrip = env.rstrip or output.make_rstrip(type(core.rstrip) == "function" and core.rstrip or nil)
+  local fast_rstrip = type(core.rstrip) == "function" and core.rstrip or nil
+  lib.rstrip = env.rstrip or output.make_rstrip(fast_rstrip)
+  -- the core's ASCII rstrip, used inline by the text formatter unless the specs swap rstrip
+  lib.fast_rstrip = not env.rstrip and fast_rstrip or nil
+  -- zone objects (opened once per run) unless the specs swap format_time
+  if env.zone then
+    lib.zone = env.zone
+  elseif not env.format_time and type(core.zone) == "function" then
+    lib.zone = core.zone
+  end
   lib.ignore_sigpipe = core.ignore_sigpipe
   lib.now_ms = core.time_ms
   return lib
@@ -309,6 +318,28 @@ local function open_sink(env, args, follow)
   return output.stream_sink(env.stdout or io.stdout)
 end
 
+-- Moves every array of events from a batch iterator through `fill` (an output.*_batch
+-- formatter) into `sink`; closing as pump does. -> nil, or the write error
+local function pump_batches(sink, fill, it, state, ctl, closer)
+  for arr in it, state, ctl, closer do
+    local ok, werr = fill(sink, arr)
+    if not ok then return werr end
+  end
+  return nil
+end
+
+-- The same from an iterator of single events; with `follow`, flushed after each event.
+local function pump_events(sink, fill, follow, it, state, ctl, closer)
+  local one = {}
+  for ev in it, state, ctl, closer do
+    one[1] = ev
+    local ok, werr = fill(sink, one)
+    if ok and follow then ok, werr = sink:flush() end
+    if not ok then return werr end
+  end
+  return nil
+end
+
 -- Moves every item of an iterator through `fmt` into `sink`. The iterator's closing value,
 -- if any, is closed on every way out of the loop (the generic for does it).
 local function pump(sink, fmt, follow, it, state, ctl, closer)
@@ -371,23 +402,32 @@ local function run_events(lib, env, args, debug)
   opts.limit = limit
   if follow then opts.poll_ms = poll_ms end
 
-  local fmt
+  local fill
   if format == "jsonl" then
-    fmt = output.jsonl_event
+    fill = output.jsonl_batch()
   else
     if args.timestamp and not lib.format_time then
       fail(FAIL_EXIT, "time formatting is not available in this build")
     end
+    local zone
+    if args.timestamp and lib.zone then
+      -- opened once: formatting with a zone name would read the zone file per event
+      local ok, z = pcall(lib.zone, tz or "local")
+      if ok and z then zone = z end
+    end
     local format_time = lib.format_time
     local topts = { tz = tz }
-    fmt = output.text_event{
-      timestamp = args.timestamp, show_stream = args.show_stream, rstrip = lib.rstrip,
+    fill = output.text_batch{
+      timestamp = args.timestamp, show_stream = args.show_stream,
+      rstrip = lib.rstrip, fast_rstrip = lib.fast_rstrip, zone = zone,
       format_time = function(ms) return format_time(ms, topts) end,
     }
   end
 
   local client = make_client(lib, args, debug)
-  local method = follow and "follow" or "events"
+  -- Arrays of events when the client has them (fewer calls per event), else one by one.
+  local method = follow and "follow"
+    or type(client.event_batches) == "function" and "event_batches" or "events"
   if type(client[method]) ~= "function" then
     fail(FAIL_EXIT, follow and "--follow is not supported yet" or "the client cannot list events")
   end
@@ -395,7 +435,10 @@ local function run_events(lib, env, args, debug)
   return sink, function()
     local it, state, ctl, closer = client[method](client, opts)
     if not it then fail(FAIL_EXIT, tostring(state or "cannot read events")) end
-    return pump(sink, fmt, follow, it, state, ctl, closer)
+    if method == "event_batches" then
+      return pump_batches(sink, fill, it, state, ctl, closer)
+    end
+    return pump_events(sink, fill, follow, it, state, ctl, closer)
   end
 end
 

@@ -108,38 +108,275 @@ M.json_object = json_object
 ------------------------------------------------------------------------------------------
 -- Formatters.
 
-local EVENT_KEYS = { "logGroupName", "logStreamName", "timestamp", "ingestionTime", "eventId", "message" }
+-- Batch formatters: fill(sink, events) appends the lines of a whole array of events to the
+-- sink's buffer (no string per line: the pieces go into the buffer as they are) and hands
+-- each full chunk to the file. -> true, or nil, write error. Pass a one-element array for a
+-- single event.
 
--- One JSON object per event, keys as in the AWS API, message untouched.
-function M.jsonl_event(ev)
-  return json_object(EVENT_KEYS, {
-    logGroupName = ev.group, logStreamName = ev.stream, timestamp = ev.timestamp,
-    ingestionTime = ev.ingestion_time, eventId = ev.id, message = ev.message,
-  }) .. "\n"
+local byte, find, gsub, sub, mtype = string.byte, string.find, string.gsub, string.sub, math.type
+local encode = cjson.encode
+
+-- Milliseconds as the three digits ISO 8601 times carry.
+local MILLIS = {}
+for i = 0, 999 do MILLIS[i] = string.format("%03d", i) end
+
+-- A string in JSON, as lua-cjson writes it (control characters, DEL, quotes and backslashes
+-- escaped; every other byte, valid UTF-8 or not, passed through) less its escaping of "/",
+-- appended to buf[n+1...] in pieces (no copy of a string that needs no escaping).
+-- -> new n, bytes appended
+local slash_at = {}
+local MAX_SLASHES = 32
+local function json_into(s, buf, n)
+  local e = encode(s)
+  local extra = #e - #s - 2
+  if extra == 0 then
+    buf[n + 1], buf[n + 2], buf[n + 3] = '"', s, '"'
+    return n + 3, #e
+  end
+  -- Every "/" in e is an escaped one, one byte of the extra; every other escape costs at
+  -- least one byte too.
+  local k, i = 0, 1
+  while k < extra and k < MAX_SLASHES do
+    local j = find(e, "/", i, true)
+    if not j then break end
+    k = k + 1
+    slash_at[k] = j
+    i = j + 1
+  end
+  if k == 0 then
+    buf[n + 1] = e
+    return n + 1, #e
+  elseif k == extra then   -- only "/"s were escaped: s is its own JSON body
+    buf[n + 1], buf[n + 2], buf[n + 3] = '"', s, '"'
+    return n + 3, #s + 2
+  elseif k == MAX_SLASHES and find(e, "/", i, true) then
+    e = gsub(e, "\\/", "/")
+    buf[n + 1] = e
+    return n + 1, #e
+  end
+  -- the pieces of e between the "\/"s, each "/" kept and its backslash left out
+  local p = 1
+  for q = 1, k do
+    local j = slash_at[q]
+    n = n + 1
+    buf[n] = sub(e, p, j - 2)
+    p = j
+  end
+  n = n + 1
+  buf[n] = sub(e, p)
+  return n, #e - k
 end
 
--- opts: timestamp (bool), show_stream (bool), format_time (function(ms) -> string),
--- rstrip (function). Prefix order: time, stream, message.
-function M.text_event(opts)
-  local rstrip = opts.rstrip or lua_rstrip
-  local format_time = opts.format_time
-  if opts.timestamp and opts.show_stream then
-    return function(ev)
-      return format_time(ev.timestamp) .. " " .. tostring(ev.stream) .. " "
-        .. rstrip(ev.message or "") .. "\n"
+-- The same as one string.
+local function json_str(s)
+  local parts = {}
+  local n = json_into(s, parts, 0)
+  return table.concat(parts, "", 1, n)
+end
+M._json_str = json_str
+
+-- One event's line the slow way (fields of unexpected types).
+local function jsonl_line(ev)
+  return '{"logGroupName":' .. json_value(ev.group) .. ',"logStreamName":' .. json_value(ev.stream)
+    .. ',"timestamp":' .. json_value(ev.timestamp) .. ',"ingestionTime":'
+    .. json_value(ev.ingestion_time) .. ',"eventId":' .. json_value(ev.id)
+    .. ',"message":' .. json_value(ev.message) .. "}\n"
+end
+
+local NIL_KEY = {}
+
+-- Keys in the AWS API's order, message untouched.
+function M.jsonl_batch()
+  -- '{"logGroupName":G,"logStreamName":S,"timestamp":' per group and stream, made once
+  local heads = {}
+  local function head(g, s)
+    local gk = g == nil and NIL_KEY or g
+    local per = heads[gk]
+    if not per then
+      per = {}
+      heads[gk] = per
     end
-  elseif opts.timestamp then
-    return function(ev)
-      return format_time(ev.timestamp) .. " " .. rstrip(ev.message or "") .. "\n"
+    local sk = s == nil and NIL_KEY or s
+    local h = per[sk]
+    if not h then
+      h = '{"logGroupName":' .. json_value(g) .. ',"logStreamName":' .. json_value(s)
+        .. ',"timestamp":'
+      per[sk] = h
     end
-  elseif opts.show_stream then
-    return function(ev)
-      return tostring(ev.stream) .. " " .. rstrip(ev.message or "") .. "\n"
-    end
+    return h
   end
+  local last_g, last_s, last_h = NIL_KEY, NIL_KEY, nil
+  -- Epoch ms as the digits of its second (made once per second) and of its milliseconds:
+  -- formatting integers is what costs most here otherwise.
+  local ts_sec, ts_secs, in_sec, in_secs = nil, nil, nil, nil
+  return function(sink, arr)
+    local buf, n, size = sink.buf, sink.n, sink.size
+    for i = 1, #arr do
+      local ev = arr[i]
+      local ts, it, id, msg = ev.timestamp, ev.ingestion_time, ev.id, ev.message
+      local ok = type(msg) == "string" and type(id) == "string" and type(ts) == "number"
+      local ts_ms, in_ms
+      if ok then
+        local sec = ts // 1000
+        if sec ~= ts_sec then
+          if mtype(ts) == "integer" and sec > 0 then
+            ts_sec, ts_secs = sec, tostring(sec)
+          else
+            ts_sec = nil
+          end
+        end
+        ts_ms = ts_sec and MILLIS[ts - sec * 1000]
+        if type(it) == "number" then
+          sec = it // 1000
+          if sec ~= in_sec then
+            if mtype(it) == "integer" and sec > 0 then
+              in_sec, in_secs = sec, tostring(sec)
+            else
+              in_sec = nil
+            end
+          end
+          in_ms = in_sec and MILLIS[it - sec * 1000]
+        end
+        ok = ts_ms and in_ms
+      end
+      if ok then
+        local g, s = ev.group, ev.stream
+        local h = last_h
+        if g ~= last_g or s ~= last_s then
+          h = head(g, s)
+          last_g, last_s, last_h = g, s, h
+        end
+        buf[n + 1] = h
+        buf[n + 2] = ts_secs
+        buf[n + 3] = ts_ms
+        buf[n + 4] = ',"ingestionTime":'
+        buf[n + 5] = in_secs
+        buf[n + 6] = in_ms
+        buf[n + 7] = ',"eventId":'
+        local id_len, msg_len
+        n, id_len = json_into(id, buf, n + 7)
+        buf[n + 1] = ',"message":'
+        n, msg_len = json_into(msg, buf, n + 1)
+        buf[n + 1] = "}\n"
+        n = n + 1
+        size = size + #h + id_len + msg_len + 80   -- the numbers and fixed pieces, near enough
+      else
+        local line = jsonl_line(ev)
+        n = n + 1
+        buf[n] = line
+        size = size + #line
+      end
+      if size >= CHUNK then
+        sink.n, sink.size = n, size
+        local wok, err = sink:flush_buffer()
+        if not wok then return nil, err end
+        buf, n, size = sink.buf, 0, 0
+      end
+    end
+    sink.n, sink.size = n, size
+    return true
+  end
+end
+
+-- opts: timestamp (bool), show_stream (bool), rstrip (function), fast_rstrip (the core's
+-- ASCII rstrip: then rstrip is used only when what it leaves ends in a non-ASCII byte),
+-- zone (a core zone object: times come from zone:format, made once per distinct second),
+-- format_time (function(ms) -> string, used when there is no zone).
+-- Prefix order: time, stream, message.
+function M.text_batch(opts)
+  local fast = opts.fast_rstrip
+  local rstrip = fast and lua_rstrip or opts.rstrip or lua_rstrip
+  local want_time = opts.timestamp and true or false
+  local zone = want_time and opts.zone or nil
+  local format_time = want_time and opts.format_time or nil
+  local show_stream = opts.show_stream and true or false
+  -- the current second's time, split around its milliseconds; suffix carries the " "
+  local cur_sec, pre, suf, plen = nil, nil, nil, 0
+  return function(sink, arr)
+    local buf, n, size = sink.buf, sink.n, sink.size
+    for i = 1, #arr do
+      local ev = arr[i]
+      if want_time then
+        local t = ev.timestamp
+        local done = false
+        if zone then
+          local sec = t // 1000
+          if sec ~= cur_sec then
+            local s = zone:format(sec * 1000)
+            local p, q = nil, nil
+            if s then p, q = s:match("^(.*%.)000(.*)$") end
+            if p then
+              cur_sec, pre, suf = sec, p, q .. " "
+              plen = #pre + 3 + #suf
+            else
+              cur_sec, pre = nil, nil
+            end
+          end
+          local ms = pre and MILLIS[t - sec * 1000]
+          if ms then
+            buf[n + 1], buf[n + 2], buf[n + 3] = pre, ms, suf
+            n = n + 3
+            size = size + plen
+            done = true
+          end
+        end
+        if not done then
+          local s = zone and zone:format(t) or format_time and format_time(t)
+          s = (s or tostring(t)) .. " "
+          n = n + 1
+          buf[n] = s
+          size = size + #s
+        end
+      end
+      if show_stream then
+        local s = ev.stream or ""
+        buf[n + 1], buf[n + 2] = s, " "
+        n = n + 2
+        size = size + #s + 1
+      end
+      local msg = ev.message or ""
+      local r
+      if fast then
+        r = fast(msg)
+        local b = byte(r, -1)
+        if b and b >= 0x80 then r = rstrip(r) end
+      else
+        r = rstrip(msg)
+      end
+      buf[n + 1], buf[n + 2] = r, "\n"
+      n = n + 2
+      size = size + #r + 1
+      if size >= CHUNK then
+        sink.n, sink.size = n, size
+        local ok, err = sink:flush_buffer()
+        if not ok then return nil, err end
+        buf, n, size = sink.buf, 0, 0
+      end
+    end
+    sink.n, sink.size = n, size
+    return true
+  end
+end
+
+-- Line-at-a-time forms of the above (event -> line with its "\n").
+local function line_of(fill)
+  local sink = { buf = {}, n = 0, size = 0 }
+  function sink.flush_buffer() return true end
+  local one = {}
   return function(ev)
-    return rstrip(ev.message or "") .. "\n"
+    one[1] = ev
+    sink.n, sink.size = 0, 0
+    fill(sink, one)
+    return table.concat(sink.buf, "", 1, sink.n)
   end
+end
+
+-- One JSON object per event, keys as in the AWS API, message untouched.
+M.jsonl_event = line_of(M.jsonl_batch())
+
+-- opts as text_batch's.
+function M.text_event(opts)
+  return line_of(M.text_batch(opts))
 end
 
 -- The field order of a query row: its `fields` list if it has one, else sorted names.
@@ -217,8 +454,9 @@ end
 
 function Sink:flush_buffer()
   if self.n == 0 then return true end
+  -- the buffer table is kept for the next chunk (entries past n are never read)
   local data = table.concat(self.buf, "", 1, self.n)
-  self.buf, self.n, self.size = {}, 0, 0
+  self.n, self.size = 0, 0
   local ok, msg, errno = self.file:write(data)
   if not ok then
     self.failed = write_error(msg, errno)
