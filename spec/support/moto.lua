@@ -31,7 +31,8 @@ local function my_pid()
 end
 
 local function free_port()
-  local p = io.popen("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0));"
+  local p = io.popen("env -u LD_PRELOAD python3 -c "
+    .. "'import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0));"
     .. " print(s.getsockname()[1])'")
   local port = p:read("l")
   p:close()
@@ -99,7 +100,10 @@ end
 
 local function wait_ready(endpoint)
   for _ = 1, 200 do
-    if os.execute("curl -s -o /dev/null " .. sh_quote(endpoint .. "/moto-api/")) then
+    -- no sanitizer preload for curl, and a time limit: a half-started server may
+    -- accept a connection before it can answer
+    if os.execute("env -u LD_PRELOAD curl -s --max-time 2 -o /dev/null "
+        .. sh_quote(endpoint .. "/moto-api/")) then
       return true
     end
     os.execute("sleep 0.05")
