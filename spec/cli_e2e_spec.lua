@@ -331,6 +331,8 @@ describe("cwlogs failures (bin/cwlogs against moto)", function()
     local cmd = "env -i PATH=" .. q(os.getenv("PATH") or "/usr/bin:/bin") .. " HOME=" .. q(home)
       .. " AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_REGION=us-east-1"
       .. " AWS_ENDPOINT_URL=" .. q(srv.endpoint) .. " CWLOGS_CPATH=" .. q(CPATH)
+      -- under make asan the core needs its sanitizer runtime preloaded
+      .. (os.getenv("LD_PRELOAD") and (" LD_PRELOAD=" .. q(os.getenv("LD_PRELOAD"))) or "")
       .. " lua5.4 bin/cwlogs get " .. q(GA)
     local status, out, err = util.run(cmd)
     assert.are.equal(1, status)
