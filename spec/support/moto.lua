@@ -8,22 +8,13 @@
 -- The server runs under a small shell watchdog that kills it when this Lua process exits,
 -- so an aborted test run never leaves a moto_server behind.
 local cjson = require("cjson")
+local util = require("support.util")
 
 local M = {}
 local Server = {}
 Server.__index = Server
 
-local function sh_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local sh_quote, read_file = util.sh_quote, util.read_file
 
 local function my_pid()
   local stat = read_file("/proc/self/stat")
