@@ -68,6 +68,16 @@ function Bucket:measure(now)
   end
 end
 
+-- The measured rate, or before the first 0.5 s bucket completes, the rate so far in it
+-- (a throttle can come within the first half second of a fast download).
+function Bucket:current_rate(now)
+  if self.measured > 0 then return self.measured end
+  if self.bucket_start and now > self.bucket_start then
+    return self.bucket_count / ((now - self.bucket_start) / 1000)
+  end
+  return 0
+end
+
 function Bucket:set_rate(r)
   r = math.max(MIN_RATE, r)
   if self.ceiling then r = math.min(r, self.ceiling) end
@@ -119,8 +129,13 @@ end
 function Limiter:on_throttle(op, now)
   local b = self:bucket(op)
   self.throttles = self.throttles + 1
-  local base = b.adaptive and math.min(b.measured > 0 and b.measured or b.rate, b.rate) or
-    (b.measured > 0 and b.measured or (b.rate or 10))
+  local measured = b:current_rate(now)
+  local base
+  if b.adaptive then
+    base = measured > 0 and math.min(measured, b.rate) or b.rate
+  else
+    base = measured > 0 and measured or (b.rate or 10)
+  end
   b.w_max = base
   b.k = (b.w_max * (1 - BETA) / SCALE_C) ^ (1 / 3)
   b.last_throttle = now
@@ -135,7 +150,8 @@ function Limiter:on_success(op, now)
   if not b.adaptive then return end
   local t = (now - b.last_throttle) / 1000
   local r = SCALE_C * (t - b.k) ^ 3 + b.w_max
-  if b.measured > 0 then r = math.min(r, 2 * b.measured) end
+  local measured = b:current_rate(now)
+  if measured > 0 then r = math.min(r, math.max(2 * measured, b.w_max)) end
   b:set_rate(r)
 end
 
