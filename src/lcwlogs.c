@@ -39,6 +39,7 @@ int luaopen_cwlogs_core(lua_State *L)
     cw_open_time(L);
     cw_open_http(L);
     cw_open_pager(L);
+    cw_open_render(L);
     lua_pushliteral(L, CWLOGS_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

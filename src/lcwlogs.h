@@ -21,5 +21,6 @@ void cw_open_sigv4(lua_State *L);
 void cw_open_time(lua_State *L);
 void cw_open_http(lua_State *L);
 void cw_open_pager(lua_State *L);
+void cw_open_render(lua_State *L);
 
 #endif
