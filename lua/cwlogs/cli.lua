@@ -39,6 +39,11 @@ local function load_lib(env)
   elseif not env.format_time and type(core.zone) == "function" then
     lib.zone = core.zone
   end
+  -- pages rendered in C (core.renderer) write what the formatters above would, with the
+  -- core's own zone and rstrip: not when the specs swap any of those
+  if not env.rstrip and not env.zone and not env.format_time and type(core.renderer) == "function" then
+    lib.renderer = core.renderer
+  end
   lib.ignore_sigpipe = core.ignore_sigpipe
   lib.now_ms = core.time_ms
   return lib
@@ -328,6 +333,15 @@ local function pump_batches(sink, fill, it, state, ctl, closer)
   return nil
 end
 
+-- The same from an iterator of output strings (client:event_chunks). -> nil, or the write error
+local function pump_chunks(sink, it, state, ctl, closer)
+  for chunk in it, state, ctl, closer do
+    local ok, werr = sink:write_chunk(chunk)
+    if not ok then return werr end
+  end
+  return nil
+end
+
 -- The same from an iterator of single events; with `follow`, flushed after each event.
 local function pump_events(sink, fill, follow, it, state, ctl, closer)
   local one = {}
@@ -424,6 +438,18 @@ local function run_events(lib, env, args, debug)
     }
   end
 
+  -- The fast path: one group, no local filtering, not following: each page goes from its
+  -- body to output lines in C, with no table per event. Anything else (or a renderer that
+  -- cannot be had) takes the formatters above.
+  local renderer
+  if lib.renderer and not follow and #groups == 1 and not args.grep and not limit then
+    local ok, r = pcall(lib.renderer, {
+      format = format, timestamp = args.timestamp and true or false, tz = tz or "local",
+      show_stream = args.show_stream and true or false, group = groups[1],
+    })
+    if ok and r then renderer = r end
+  end
+
   local client = make_client(lib, args, debug)
   -- Arrays of events when the client has them (fewer calls per event), else one by one.
   local method = follow and "follow"
@@ -433,6 +459,15 @@ local function run_events(lib, env, args, debug)
   end
   local sink = open_sink(env, args, follow)
   return sink, function()
+    if renderer and type(client.event_chunks) == "function" then
+      local it, state, ctl, closer = client:event_chunks(opts, renderer)
+      if it then
+        local werr = pump_chunks(sink, it, state, ctl, closer)
+        renderer:close()
+        return werr
+      end
+      -- not eligible after all (or bad options, which the general path reports)
+    end
     local it, state, ctl, closer = client[method](client, opts)
     if not it then fail(FAIL_EXIT, tostring(state or "cannot read events")) end
     if method == "event_batches" then

@@ -17,6 +17,9 @@ local MAX_NAMES = 100          -- FilterLogEvents accepts at most 100 logStreamN
 local REPEAT_LIMIT = 20
 local MIN_SLICE_MS = 60000     -- no point slicing finer than a minute
 local MERGE_BATCH = 1024
+-- Extra pages buffered ahead in chunk mode, where a buffered page is its output string
+-- (about the size of its body) rather than a table per event.
+local CHUNK_LOOKAHEAD = 2
 
 -- parse_time(text|ms [, {now=, tz=}]) -> epoch ms, or nil, message
 function M.parse_time(text, opts)
@@ -214,6 +217,27 @@ end
 local Run = {}
 Run.__index = Run
 
+-- After a page: where its slice's paging stands. `total` is the page's event count before
+-- any filtering (an empty page that hands back the same token is how paging gets stuck).
+local function advance(slice, token, total)
+  if token == nil or token == "" then
+    slice.done = true
+  elseif token == slice.token and total == 0 then
+    slice.repeats = (slice.repeats or 0) + 1
+    if slice.repeats >= REPEAT_LIMIT then slice.done = true end
+  else
+    slice.repeats = 0
+  end
+  slice.token = token
+end
+
+-- Buffers a page's output (an array of events, or in chunk mode a string of lines).
+function Run:keep(slice, item)
+  slice.last = slice.last + 1
+  slice.pages[slice.last] = item
+  self.buffered = self.buffered + 1
+end
+
 function Run:on_page(src, slice, req)
   slice.req = nil
   self.inflight = self.inflight - 1
@@ -221,27 +245,27 @@ function Run:on_page(src, slice, req)
     self.err = self.err or errors.name_group(req.err, src.group)
     return
   end
-  local page, msg = core.decode_events(req.result, src.group)
-  if not page then
-    self.err = self.err or errors.make("ParseError", "FilterLogEvents: " .. tostring(msg))
-    return
-  end
-  local evs = admit(page.events, slice, src.prefix)
-  if #evs > 0 then
-    slice.last = slice.last + 1
-    slice.pages[slice.last] = evs
-    self.buffered = self.buffered + 1
-  end
-  local token = page.next_token
-  if token == nil or token == "" then
-    slice.done = true
-  elseif token == slice.token and #page.events == 0 then
-    slice.repeats = (slice.repeats or 0) + 1
-    if slice.repeats >= REPEAT_LIMIT then slice.done = true end
+  local token, total
+  if self.renderer then
+    -- chunk mode: the page goes straight to output bytes, no table per event
+    local chunk, kept
+    chunk, kept, total, token = self.renderer:page(req.result, slice.lo, slice.hi, src.prefix)
+    if not chunk then
+      self.err = self.err or errors.make("ParseError", "FilterLogEvents: " .. tostring(kept))
+      return
+    end
+    if kept > 0 then self:keep(slice, chunk) end
   else
-    slice.repeats = 0
+    local page, msg = core.decode_events(req.result, src.group)
+    if not page then
+      self.err = self.err or errors.make("ParseError", "FilterLogEvents: " .. tostring(msg))
+      return
+    end
+    local evs = admit(page.events, slice, src.prefix)
+    if #evs > 0 then self:keep(slice, evs) end
+    token, total = page.next_token, #page.events
   end
-  slice.token = token
+  advance(slice, token, total)
   self.pages = self.pages + 1
 end
 
@@ -250,7 +274,7 @@ function Run:pump()
   local p = self.plan
   local budget = p.concurrency - self.inflight
   if budget <= 0 then return end
-  local max_buffer = p.concurrency + 2
+  local max_buffer = p.concurrency + (self.renderer and CHUNK_LOOKAHEAD or 2)
   for _, src in ipairs(self.sources) do
     for si = src.cur, #src.slices do
       if budget <= 0 or self.buffered + self.inflight >= max_buffer then return end
@@ -300,12 +324,14 @@ local function local_filter(arr, p)
   return out
 end
 
--- One source: pages pass straight through.
+-- One source: pages pass straight through (chunk strings too: chunk mode has no local
+-- filters).
 function Run:emit_single()
   local src = self.sources[1]
   while true do
     local arr, state = next_page(self, src)
     if not arr then return nil, state end
+    if self.renderer then return arr end
     arr = local_filter(arr, self.plan)
     if #arr > 0 then return arr end
   end
@@ -405,12 +431,8 @@ local function new_run(client, p)
     inflight = 0, buffered = 0, pages = 0 }, Run)
 end
 
--- batches(client, opts) -> iterator of event arrays, nil, nil, closer; or nil, err
-function M.batches(client, opts)
-  local p, err = plan(opts)
-  if not p then return nil, err end
-  if not client.transport then return bad("client is closed") end
-  local run = new_run(client, p)
+-- The generator of a run as an iterator, nil, nil, closer (the for loop's closing value).
+local function run_iterator(run)
   local co = coroutine.create(function() run:generate() end)
   local closed = false
   local function close()
@@ -431,6 +453,36 @@ function M.batches(client, opts)
   end
   local closer = setmetatable({}, { __close = close })
   return iter, nil, nil, closer, run
+end
+
+-- batches(client, opts) -> iterator of event arrays, nil, nil, closer; or nil, err
+function M.batches(client, opts)
+  local p, err = plan(opts)
+  if not p then return nil, err end
+  if not client.transport then return bad("client is closed") end
+  return run_iterator(new_run(client, p))
+end
+
+-- chunks(client, opts, renderer) -> iterator of strings of output lines (renderer:page's
+-- chunks, in time order, each non-empty), nil, nil, closer; or nil, err. Only for
+-- selections a renderer can finish on its own: one source (one group, <= 100 stream
+-- names or a prefix) and no grep, filter or limit; anything else gives nil and an error
+-- with code "NotEligible", so that callers fall back to batches().
+function M.chunks(client, opts, renderer)
+  local p, err = plan(opts)
+  if not p then return nil, err end
+  local rt = type(renderer)
+  if (rt ~= "userdata" and rt ~= "table") or type(renderer.page) ~= "function" then
+    return bad("chunks: a renderer (core.renderer) is required")
+  end
+  if #p.sources ~= 1 or p.grep or p.filter or p.limit then
+    return nil, errors.make("NotEligible",
+      "chunks: only one group and stream selection without grep, filter or limit")
+  end
+  if not client.transport then return bad("client is closed") end
+  local run = new_run(client, p)
+  run.renderer = renderer
+  return run_iterator(run)
 end
 
 -- iterate(client, opts) -> iterator of events, nil, nil, closer; or nil, err

@@ -136,6 +136,14 @@ function Client:event_batches(opts)
   return events.batches(self, opts)
 end
 
+-- Same selection as event_batches(), written by `renderer` (core.renderer{...}) straight from
+-- each page into strings of output lines, in order: no table per event. Only for one group
+-- without grep, filter or limit; otherwise nil, err with err.code == "NotEligible".
+--   -> iterator of strings, nil, nil, closer; or nil, err
+function Client:event_chunks(opts, renderer)
+  return events.chunks(self, opts, renderer)
+end
+
 -- query{ groups=|group=, query=, start=, stop=, limit=, poll_ms= } -> list of rows, or nil, err
 -- (Logs Insights: StartQuery, then GetQueryResults until the query is final.)
 function Client:query(opts)

@@ -452,6 +452,21 @@ function Sink:write(s)
   return true
 end
 
+-- Queues a string of whole lines (a renderer's chunk). A large one goes to the file as it
+-- is, after what was queued before it, instead of being copied into the next chunk.
+-- -> true, or nil, write error
+function Sink:write_chunk(s)
+  if #s < CHUNK then return self:write(s) end
+  local ok, err = self:flush_buffer()
+  if not ok then return nil, err end
+  local wok, msg, errno = self.file:write(s)
+  if not wok then
+    self.failed = write_error(msg, errno)
+    return nil, self.failed
+  end
+  return true
+end
+
 function Sink:flush_buffer()
   if self.n == 0 then return true end
   -- the buffer table is kept for the next chunk (entries past n are never read)
