@@ -193,6 +193,40 @@ describe("client:events", function()
     assert.are.equal(721, #collect{ group = G1 })
   end)
 
+  it("can be driven by an event loop: the wait hook's yields reach the loop", function()
+    local waits, yields_seen = 0, 0
+    local looped
+    looped = assert(cwlogs.client(srv:client_opts{
+      wait = function(sockets, timeout_ms)
+        waits = waits + 1
+        assert.is_table(sockets)
+        assert.is_number(timeout_ms)
+        -- an event loop would poll these sockets; hand control to it
+        return coroutine.yield("poll", timeout_ms)
+      end,
+    }))
+    local task = coroutine.create(function()
+      local n = 0
+      for _ in looped:events{ group = G1, page_limit = 50, parallel = 2, start = T0,
+                              stop = T0 + 59000 } do n = n + 1 end
+      return n
+    end)
+    -- the "event loop": resume the task; when it yields to poll, wait on the engine for it
+    local ok, what, arg = coroutine.resume(task)
+    while coroutine.status(task) ~= "dead" do
+      assert.is_true(ok, what)
+      assert.are.equal("poll", what)
+      yields_seen = yields_seen + 1
+      looped.transport.engine:wait(arg)
+      ok, what, arg = coroutine.resume(task)
+    end
+    assert.is_true(ok, what)
+    assert.are.equal(721, what)   -- 12 x 60 events and the 200 KB one
+    assert.is_true(waits > 0)
+    assert.are.equal(waits, yields_seen)
+    looped:close()
+  end)
+
   it("names the missing group in the error it raises", function()
     local ok, err = pcall(function()
       for _ in client:events{ group = "/cwlogs/does-not-exist" } do end

@@ -20,6 +20,9 @@ local MERGE_BATCH = 1024
 -- Extra pages buffered ahead in chunk mode, where a buffered page is its output string
 -- (about the size of its body) rather than a table per event.
 local CHUNK_LOOKAHEAD = 2
+-- Tags the generator's own yields; any other yield comes from the transport's `wait` hook
+-- (an event loop driving the client) and is passed up to whoever resumes the iterator.
+local BATCH = {}
 
 -- parse_time(text|ms [, {now=, tz=}]) -> epoch ms, or nil, message
 function M.parse_time(text, opts)
@@ -408,11 +411,11 @@ function Run:generate()
       if p.limit and emitted + #arr >= p.limit then
         arr = table.move(arr, 1, p.limit - emitted, 1, {})
         self:cancel()
-        coroutine.yield(arr)
+        coroutine.yield(BATCH, arr)
         return
       end
       emitted = emitted + #arr
-      coroutine.yield(arr)
+      coroutine.yield(BATCH, arr)
     elseif state == "done" or (state ~= "again" and self:all_done()) then
       return
     elseif state ~= "again" then
@@ -443,13 +446,21 @@ local function run_iterator(run)
   end
   local function iter()
     if closed then return nil end
-    local ok, arr = coroutine.resume(co)
-    if not ok then
-      close()
-      error(errors.is(arr) and arr or errors.wrap(arr), 0)
+    local res = table.pack(coroutine.resume(co))
+    while true do
+      if not res[1] then
+        close()
+        local e = res[2]
+        error(errors.is(e) and e or errors.wrap(e), 0)
+      end
+      if res[2] == BATCH then return res[3] end
+      if coroutine.status(co) == "dead" then
+        close()
+        return nil
+      end
+      -- a yield from the wait hook: hand it to our resumer, and its answer back down
+      res = table.pack(coroutine.resume(co, coroutine.yield(table.unpack(res, 2, res.n))))
     end
-    if arr == nil then close() end
-    return arr
   end
   local closer = setmetatable({}, { __close = close })
   return iter, nil, nil, closer, run
