@@ -109,6 +109,15 @@ describe("client:groups and client:streams", function()
 end)
 
 describe("cwlogs.client", function()
+  it("prints as its region and endpoint, never its credentials", function()
+    local c = assert(cwlogs.client{ region = "eu-west-1", getenv = function() return nil end,
+      credentials = { access_key = "AKIAEXAMPLEKEY", secret_key = "s3cr3t-value" } })
+    assert.are.equal("cwlogs.client(eu-west-1, https://logs.eu-west-1.amazonaws.com)", tostring(c))
+    c:close()
+    assert.matches(", closed%)$", tostring(c))
+    assert.is_nil(tostring(c.config.credentials):find("s3cr3t-value", 1, true))
+  end)
+
   it("returns nil, err when no region can be found", function()
     local c, err = cwlogs.client{ getenv = function() return nil end, home = "/nonexistent",
       credentials = { access_key = "a", secret_key = "b" } }

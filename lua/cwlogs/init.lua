@@ -163,5 +163,11 @@ function Client:close()
 end
 Client.__close = Client.close
 Client.__gc = Client.close
+Client.__name = "cwlogs.client"
+
+function Client.__tostring(c)
+  return string.format("cwlogs.client(%s, %s%s)", tostring(c.region), tostring(c.endpoint),
+    c.transport and "" or ", closed")
+end
 
 return M
