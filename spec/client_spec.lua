@@ -100,6 +100,24 @@ describe("client:groups and client:streams", function()
     assert.are.equal(10, #pre)
   end)
 
+  it("keeps a client made just for the loop alive until the loop ends", function()
+    local n = 0
+    for _ in assert(cwlogs.client(srv:client_opts())):streams{ group = group } do
+      n = n + 1
+      collectgarbage()
+    end
+    assert.are.equal(75, n)
+  end)
+
+  it("says the client is closed instead of failing obscurely", function()
+    local c = assert(cwlogs.client(srv:client_opts()))
+    local it_ = c:groups{}
+    c:close()
+    local ok, err = pcall(it_)
+    assert.is_false(ok)
+    assert.matches("closed", err.message)
+  end)
+
   it("names a missing group when listing its streams", function()
     local ok, err = pcall(function() for _ in client:streams{ group = "/no/such/group" } do end end)
     assert.is_false(ok)

@@ -227,6 +227,15 @@ describe("client:events", function()
     looped:close()
   end)
 
+  it("keeps a client made just for the loop alive until the loop ends", function()
+    local n = 0
+    for _ in assert(cwlogs.client(srv:client_opts())):events{ group = G1, page_limit = 50 } do
+      n = n + 1
+      collectgarbage()   -- nothing else refers to the client: the iterator must
+    end
+    assert.are.equal(721, n)
+  end)
+
   it("names the missing group in the error it raises", function()
     local ok, err = pcall(function()
       for _ in client:events{ group = "/cwlogs/does-not-exist" } do end

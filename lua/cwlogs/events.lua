@@ -430,7 +430,9 @@ local function new_run(client, p)
     sources[i] = { group = s.group, names = s.names, prefix = s.prefix,
       slices = slices_for(p), cur = 1 }
   end
-  return setmetatable({ plan = p, tr = client.transport, sources = sources,
+  -- `client` is kept so that a client made only for this loop (`for ev in
+  -- cwlogs.client{...}:events{...}`) is not collected, and its engine closed, mid-loop.
+  return setmetatable({ plan = p, client = client, tr = client.transport, sources = sources,
     inflight = 0, buffered = 0, pages = 0 }, Run)
 end
 

@@ -69,10 +69,12 @@ M._to_snake = to_snake
 
 -- An iterator over every item of every page of a Describe* call; raises err.
 function Client:_paged(op, params, list_key, wrap_err)
-  local tr = self.transport
+  local client = self   -- the iterator keeps its client alive (see events.lua's new_run)
   local items, i, token, finished = {}, 0, nil, false
   local seen_tokens = 0
   return function()
+    local tr = client.transport
+    if not tr then error(errors.make("InvalidArgument", "the client is closed"), 0) end
     while true do
       i = i + 1
       if items[i] then return to_snake(items[i]) end

@@ -243,6 +243,9 @@ end
 
 -- Moves everything forward; waits at most max_wait_ms (0 = never block) for progress.
 function Transport:step(max_wait_ms)
+  if not self.engine then
+    error(errors.make("InvalidArgument", "the client is closed"), 0)
+  end
   local now = core.clock_ms()
   local wait = self:_dispatch(now)
   self.engine:perform()
