@@ -22,6 +22,7 @@
 #include <string.h>
 
 #define BODY_INITIAL_CAP 16384
+#define BODY_PRESIZE_MAX (64 * 1024 * 1024)
 #define IDLE_MIN 4
 #define IDLE_MAX 64
 
@@ -151,6 +152,23 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct transfer *t = userdata;
     size_t n = size * nmemb;
+    if (t->cap == 0) {
+        /* First bytes: size the buffer from Content-Length when it is known and sane, so a
+         * 1 MB page is not copied again and again while the buffer doubles. */
+        curl_off_t cl = -1;
+        if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+            cl > BODY_INITIAL_CAP && cl <= BODY_PRESIZE_MAX) {
+            /* the size grow() would reach: the same sizes every time let malloc reuse */
+            size_t ncap = BODY_INITIAL_CAP;
+            while (ncap < (size_t)cl + 1)
+                ncap *= 2;
+            char *nbuf = malloc(ncap);
+            if (nbuf) {
+                t->buf = nbuf;
+                t->cap = ncap;
+            }
+        }
+    }
     if (n > SIZE_MAX - t->len - 1 || grow(&t->buf, &t->cap, t->len + n + 1) != 0) {
         t->oom = 1;
         return 0;   /* anything but n aborts the transfer with CURLE_WRITE_ERROR */

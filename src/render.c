@@ -257,6 +257,9 @@ typedef struct event_fields {
     int msg_ready;
     const char *msg;
     size_t msg_len;
+    /* Set by the fast walk for text without prefixes: msg was decoded straight into
+     * r->out at r->out_len, where the line goes, with room for its newline. */
+    int msg_in_out;
 } event_fields;
 
 typedef struct walker {
@@ -439,6 +442,14 @@ static int render_text(walker *w, char **line)
     size_t need = CW_TIME_FMTLEN + 2 + (ev->msg_ready ? ev->msg_len : ev->message.len) + 1;
     char *p;
     size_t n;
+    if (ev->msg_in_out) {
+        /* already in place (fast_text_message reserved room for the newline) */
+        p = *line = r->out + r->out_len;
+        p += cw_render_rstrip_len(p, ev->msg_len);
+        *p++ = '\n';
+        r->out_len = (size_t)(p - r->out);
+        return 0;
+    }
     if (r->show_stream)
         need += ev->stream.len + 1;
     if (reserve_bytes(&r->out, &r->out_cap, r->out_len + need) != 0)
@@ -1014,6 +1025,110 @@ static int fast_message(cw_renderer *r, const char *b, size_t n, size_t *pp, eve
     return FAST_OK;
 }
 
+/* The message string at b[*pp] (its opening quote) for text output without a time or
+ * stream prefix: checked as fast_message checks it and decoded straight into r->out at
+ * r->out_len, where its line starts. Decoding never grows text, so room for the raw
+ * string plus one 16-byte round (and the newline) is enough for the whole loop. */
+static int fast_text_message(cw_renderer *r, const char *b, size_t n, size_t *pp, event_fields *ev)
+{
+    size_t p = *pp + 1, start = p;
+    char *dst, *d;
+    long cp;
+    if (reserve_bytes(&r->out, &r->out_cap, r->out_len + (n - start) + 64) != 0)
+        return FAST_OOM;
+    dst = d = r->out + r->out_len;
+    for (;;) {
+        unsigned char c;
+        if (n - p >= 16) {
+            unsigned m = stop_mask16(b + p, 0);
+            memcpy(d, b + p, 16);
+            if (!m) {
+                p += 16;
+                d += 16;
+                continue;
+            }
+            m = lowest_bit(m);
+            p += m;
+            d += m;
+        } else {
+            while (p < n && !is_stop((unsigned char)b[p], 0))
+                *d++ = b[p++];
+            if (p >= n)
+                return FAST_BAIL;
+        }
+        c = (unsigned char)b[p];
+        if (c == '\\' && n - p >= 2) {
+            switch (b[p + 1]) {
+            case '"': case '\\': case '/':
+                *d++ = b[p + 1];
+                p += 2;
+                continue;
+            case 'n':
+                *d++ = '\n';
+                p += 2;
+                continue;
+            case 'r':
+                *d++ = '\r';
+                p += 2;
+                continue;
+            case 't':
+                *d++ = '\t';
+                p += 2;
+                continue;
+            case 'b':
+                *d++ = '\b';
+                p += 2;
+                continue;
+            case 'f':
+                *d++ = '\f';
+                p += 2;
+                continue;
+            case 'u': {
+                size_t q = p; /* p's address is not taken: it stays in a register */
+                if ((cp = read_u_escape(b, n, &q)) < 0)
+                    return FAST_BAIL;
+                p = q;
+                d += utf8_put(d, (unsigned long)cp);
+                continue;
+            }
+            default:
+                return FAST_BAIL;
+            }
+        }
+        if (c == '"')
+            break;
+        return FAST_BAIL;
+    }
+    ev->msg = dst;
+    ev->msg_len = (size_t)(d - dst);
+    ev->msg_ready = 1;
+    ev->msg_in_out = 1;
+    *pp = p + 1;
+    return FAST_OK;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* The 8 bytes of x (first byte lowest) are all ASCII digits. Every byte in 0x30..0x3f
+ * passes the first test; adding 6 then moves exactly 0x3a..0x3f out of 0x3_, without a
+ * carry into the next byte. */
+static int all_digits8(uint64_t x)
+{
+    const uint64_t hi = 0xF0F0F0F0F0F0F0F0ULL, d0 = 0x3030303030303030ULL;
+    return (x & hi) == d0 && ((x + 0x0606060606060606ULL) & hi) == d0;
+}
+
+/* The value of 8 ASCII digits (the first byte, lowest in x, is the most significant):
+ * digits combine into pairs, pairs into 4-digit groups, groups into the number, each step
+ * in place within wider lanes, never carrying across them. */
+static uint64_t digits8_value(uint64_t x)
+{
+    x -= 0x3030303030303030ULL;
+    x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFULL;
+    x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFULL;
+    return (x * 10000 + (x >> 32)) & 0xFFFFFFFFULL;
+}
+#endif
+
 /* A plain integer (no fraction, no exponent, at most 18 digits); anything else bails. */
 static int fast_int(const char *b, size_t n, size_t *pp, int64_t *out)
 {
@@ -1029,6 +1144,18 @@ static int fast_int(const char *b, size_t n, size_t *pp, int64_t *out)
     if (b[p] == '0') {
         p++;
     } else {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* Eight digits at a time while they last (timestamps have 13). */
+        while (digits <= 10 && n - p >= 8) {
+            uint64_t x;
+            memcpy(&x, b + p, 8);
+            if (!all_digits8(x))
+                break;
+            v = v * 100000000 + (int64_t)digits8_value(x);
+            digits += 8;
+            p += 8;
+        }
+#endif
         while (p < n && b[p] >= '0' && b[p] <= '9') {
             if (++digits > 18)
                 return FAST_BAIL;
@@ -1170,7 +1297,10 @@ static int fast_event_member(walker *w, const char *b, size_t n, size_t *pp, con
                 return fast_null(b, n, pp);
             if (b[*pp] != '"')
                 return FAST_BAIL;
-            FAST_TRY(fast_message(w->r, b, n, pp, ev));
+            if (w->r->format == CW_RENDER_TEXT && !w->r->timestamp && !w->r->show_stream)
+                FAST_TRY(fast_text_message(w->r, b, n, pp, ev));
+            else
+                FAST_TRY(fast_message(w->r, b, n, pp, ev));
             ev->seen |= SEEN_MESSAGE;
             return FAST_OK;
         }
