@@ -121,6 +121,25 @@ describe("client:events", function()
     end
   end)
 
+  it("slices a range with no start from the group's creation time, losing nothing", function()
+    local stop = util.now_ms()
+    local it_, _, _, closer, run = assert(client:events{ group = G1, stop = stop, parallel = 4,
+      page_limit = 37 })
+    local ours = {}
+    for ev in it_ do ours[#ours + 1] = ev end
+    local _ <close> = closer
+    assert.are.equal(4, #run.sources[1].slices)
+    assert.is_nil(run.sources[1].slices[1].lo)        -- the first slice stays open below
+    assert_same_as_boto(ours, srv:admin("filter", { group = G1 }).events)
+    assert_time_ordered(ours)
+    local ok, err = pcall(function()
+      for _ in client:events{ group = "/cwlogs/not-there", stop = stop } do end
+    end)
+    assert.is_false(ok)
+    assert.are.equal("ResourceNotFoundException", err.code)
+    assert.matches("'/cwlogs/not-there'", err.message, 1, true)
+  end)
+
   it("accepts TIME strings and epoch ms for start and stop", function()
     local n = 0
     for _ in client:events{ group = G1, start = "4 hours ago", stop = "now" } do n = n + 1 end

@@ -145,24 +145,55 @@ end
 M._plan = plan
 
 -- Cuts [start, stop] into up to n slices [lo, hi); hi of the last is stop + 1 (or nil).
-local function slices_for(p)
+-- Cuts [start, stop] into up to n slices [lo, hi); hi of the last is stop + 1 (or nil).
+-- Without a start, `floor` (a bound below every event of the group, see group_floor) sets
+-- the slice widths, and the first slice stays open below, so an early event is never lost
+-- even if the bound were wrong.
+local function slices_for(p, floor)
   local hi_end = p.stop and p.stop + 1 or nil
+  local base = p.start or floor
   local n = 1
-  if p.start and hi_end and p.parallel > 1 then
-    n = math.max(1, math.min(p.parallel, (hi_end - p.start) // MIN_SLICE_MS))
+  if base and hi_end and hi_end > base and p.parallel > 1 then
+    n = math.max(1, math.min(p.parallel, (hi_end - base) // MIN_SLICE_MS))
   end
   local out = {}
   if n == 1 then
     out[1] = { lo = p.start, hi = hi_end, pages = {}, first = 1, last = 0 }
     return out
   end
-  local width = (hi_end - p.start) // n
+  local width = (hi_end - base) // n
   for i = 1, n do
-    local lo = p.start + (i - 1) * width
+    local lo = base + (i - 1) * width
     local hi = (i == n) and hi_end or (lo + width)
     out[i] = { lo = lo, hi = hi, pages = {}, first = 1, last = 0 }
   end
+  out[1].lo = p.start
   return out
+end
+
+-- PutLogEvents refuses events more than 14 days older than their ingestion, and a group
+-- exists before its first event is put, so nothing in a group is older than its creation
+-- time minus 14 days (a day of margin added). One DescribeLogGroups call per group; a
+-- group that does not exist is reported here, naming it.
+local MAX_EVENT_AGE_MS = 15 * 24 * 3600 * 1000
+
+local function group_floor(tr, group)
+  if group:find("^arn:") then return nil end
+  local token
+  for _ = 1, 100 do
+    local page, err = tr:call("DescribeLogGroups", { logGroupNamePrefix = group, nextToken = token })
+    if not page then return nil, errors.name_group(err, group) end
+    for _, g in ipairs(page.logGroups or {}) do
+      if g.logGroupName == group then
+        local created = math.tointeger(g.creationTime)
+        return created and created - MAX_EVENT_AGE_MS or nil
+      end
+    end
+    token = page.nextToken
+    if type(token) ~= "string" or token == "" then break end
+  end
+  return nil, errors.make("ResourceNotFoundException", "log group '" .. group .. "' does not exist",
+    { group = group })
 end
 
 local function request_params(src, slice, p)
@@ -399,9 +430,27 @@ function Run:cancel()
 end
 
 -- The generator body: yields arrays of events until the selection is exhausted.
+-- Without a start, cut each source's range from its group's floor (see group_floor).
+function Run:slice_from_floors()
+  local p = self.plan
+  if p.start or not p.stop or p.parallel < 2 then return end
+  local floors = {}
+  for _, src in ipairs(self.sources) do
+    local floor = floors[src.group]
+    if floor == nil then
+      local err
+      floor, err = group_floor(self.tr, src.group)
+      if err then error(err, 0) end
+      floors[src.group] = floor or false
+    end
+    if floor then src.slices = slices_for(p, floor) end
+  end
+end
+
 function Run:generate()
   local p = self.plan
   local emitted = 0
+  self:slice_from_floors()
   local emit = #self.sources == 1 and self.emit_single or self.emit_merged
   while true do
     if self.err then self:cancel(); error(self.err, 0) end
