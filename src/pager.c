@@ -136,13 +136,16 @@ int cw_json_string(cw_json *j, cw_json_str *out)
     return 0;
 }
 
-static unsigned read_hex4(const char *s)
+long cw_json_hex4(const char *s)
 {
-    return (unsigned)(hexval((unsigned char)s[0]) << 12 | hexval((unsigned char)s[1]) << 8 |
-                      hexval((unsigned char)s[2]) << 4 | hexval((unsigned char)s[3]));
+    int a = hexval((unsigned char)s[0]), b = hexval((unsigned char)s[1]);
+    int c = hexval((unsigned char)s[2]), d = hexval((unsigned char)s[3]);
+    if ((a | b | c | d) < 0)
+        return -1;
+    return (long)(a << 12 | b << 8 | c << 4 | d);
 }
 
-static size_t put_utf8(char *d, unsigned cp)
+size_t cw_utf8_put(char *d, unsigned long cp)
 {
     if (cp < 0x80) {
         d[0] = (char)cp;
@@ -190,12 +193,12 @@ size_t cw_json_unescape(const cw_json_str *s, char *dst)
         case 'u': break;
         default: *d++ = p[1]; p += 2; continue;
         }
-        cp = read_hex4(p + 2);
+        cp = (unsigned)cw_json_hex4(p + 2);
         p += 6;
         if (cp >= 0xD800 && cp <= 0xDBFF) {
             unsigned lo;
             if (end - p >= 6 && p[0] == '\\' && p[1] == 'u' &&
-                (lo = read_hex4(p + 2)) >= 0xDC00 && lo <= 0xDFFF) {
+                (lo = (unsigned)cw_json_hex4(p + 2)) >= 0xDC00 && lo <= 0xDFFF) {
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 p += 6;
             } else {
@@ -205,7 +208,7 @@ size_t cw_json_unescape(const cw_json_str *s, char *dst)
             cp = 0xFFFD;
         }
         /* 6 escaped bytes give at most 3, 12 give 4: dst never outruns s->len. */
-        d += put_utf8(d, cp);
+        d += cw_utf8_put(d, cp);
     }
     return (size_t)(d - dst);
 }

@@ -60,6 +60,12 @@ int cw_json_string(cw_json *j, cw_json_str *out);
  * (a decoded string is never longer than its escaped form). Returns the length. */
 size_t cw_json_unescape(const cw_json_str *s, char *dst);
 
+/* The value of the four hex digits at s (a \\u escape's), or -1 if one is not hex. */
+long cw_json_hex4(const char *s);
+
+/* Writes code point cp (at most U+10FFFF) as UTF-8 at d; returns the byte count (1-4). */
+size_t cw_utf8_put(char *d, unsigned long cp);
+
 /* Consumes a number token and converts it to an int64. A fraction or exponent is
  * accepted when the value is integral (1.7e12, 5.000); otherwise, or when the value
  * is outside int64, it fails. */

@@ -767,50 +767,6 @@ static size_t skip_ws(const char *b, size_t n, size_t p)
     return p;
 }
 
-static int hex_digit(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* The four hex digits at s as a number, or -1. */
-static long hex4_at(const char *s)
-{
-    int a = hex_digit((unsigned char)s[0]), b = hex_digit((unsigned char)s[1]);
-    int c = hex_digit((unsigned char)s[2]), d = hex_digit((unsigned char)s[3]);
-    if ((a | b | c | d) < 0)
-        return -1;
-    return (long)(a << 12 | b << 8 | c << 4 | d);
-}
-
-static size_t utf8_put(char *d, unsigned long cp)
-{
-    if (cp < 0x80) {
-        d[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        d[0] = (char)(0xC0 | cp >> 6);
-        d[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        d[0] = (char)(0xE0 | cp >> 12);
-        d[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        d[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    d[0] = (char)(0xF0 | cp >> 18);
-    d[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-    d[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-    d[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* One byte below 0x80 as lua-cjson writes it (less its "\/"). */
 static size_t json_byte_put(char *d, unsigned char c)
 {
@@ -838,11 +794,11 @@ static long read_u_escape(const char *b, size_t n, size_t *pp)
 {
     size_t p = *pp;
     long cp, lo;
-    if (n - p < 6 || (cp = hex4_at(b + p + 2)) < 0)
+    if (n - p < 6 || (cp = cw_json_hex4(b + p + 2)) < 0)
         return -1;
     p += 6;
     if (cp >= 0xD800 && cp <= 0xDBFF) {
-        if (n - p >= 6 && b[p] == '\\' && b[p + 1] == 'u' && (lo = hex4_at(b + p + 2)) >= 0xDC00 &&
+        if (n - p >= 6 && b[p] == '\\' && b[p + 1] == 'u' && (lo = cw_json_hex4(b + p + 2)) >= 0xDC00 &&
             lo <= 0xDFFF) {
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             p += 6;
@@ -887,7 +843,7 @@ static int fast_string(const char *b, size_t n, size_t *pp, cw_json_str *s)
             p += 2;
             break;
         case 'u':
-            if (n - p < 6 || hex4_at(b + p + 2) < 0)
+            if (n - p < 6 || cw_json_hex4(b + p + 2) < 0)
                 return FAST_BAIL;
             p += 6;
             break;
@@ -1007,7 +963,7 @@ static int fast_message(cw_renderer *r, const char *b, size_t n, size_t *pp, eve
             if (jsonl && cp < 0x80)
                 d += json_byte_put(dst + d, (unsigned char)cp);
             else
-                d += utf8_put(dst + d, (unsigned long)cp);
+                d += cw_utf8_put(dst + d, (unsigned long)cp);
             break;
         default:
             return FAST_BAIL;
@@ -1088,7 +1044,7 @@ static int fast_text_message(cw_renderer *r, const char *b, size_t n, size_t *pp
                 if ((cp = read_u_escape(b, n, &q)) < 0)
                     return FAST_BAIL;
                 p = q;
-                d += utf8_put(d, (unsigned long)cp);
+                d += cw_utf8_put(d, (unsigned long)cp);
                 continue;
             }
             default:
