@@ -201,6 +201,7 @@ local function scripted(script)
       return script(op, params, calls)
     end,
     step = function(_, ms) return real:step(ms) end,
+    sleep_until = function(_, at) return real:sleep_until(at) end,
   }
   return { transport = tr }, calls
 end

@@ -55,16 +55,6 @@ local function close_value(c)
   if mt and mt.__close then mt.__close(c) end
 end
 
--- Waits until the monotonic clock reaches `at`, without busy-waiting; requests in flight
--- keep moving and an event-loop wait hook applies (Transport:step).
-local function sleep_until(tr, at)
-  while true do
-    local left = at - core.clock_ms()
-    if left <= 0 then return end
-    tr:step(left)
-  end
-end
-
 -- iterate(client, opts) -> iterator of events, nil, nil, closer, state; or nil, err
 -- opts: as client:events (group/groups, streams, stream_prefix, pattern, grep, filter,
 --   limit, tz, now) plus start (default now - 10 s), stop (end once a poll reached it),
@@ -237,7 +227,7 @@ function M.iterate(client, opts)
           poll_ended()
         end
       else
-        if next_poll_at then sleep_until(tr, next_poll_at) end
+        if next_poll_at then tr:sleep_until(next_poll_at) end
         local okp, started = pcall(begin_poll)
         if not okp then
           close()

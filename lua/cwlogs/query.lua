@@ -123,18 +123,6 @@ local function plan(opts)
 end
 M._plan = plan
 
--- Sleeps ms without busy-waiting, through the transport (so an event-loop wait hook applies
--- and requests in flight elsewhere keep moving).
-local function sleep(tr, ms)
-  local deadline = core.clock_ms() + ms
-  while true do
-    local left = deadline - core.clock_ms()
-    if left <= 0 then return end
-    tr:step(left)
-  end
-end
-M._sleep = sleep
-
 -- { {field=, value=}, ... } -> { fields = {names...}, [name] = value }
 local function make_row(cells, include_ptr)
   local row, fields = {}, {}
@@ -233,7 +221,7 @@ function M.run(client, opts)
         "query %s did not finish within %d ms; stopped it", id, p.timeout_ms),
         { query_id = id })
     end
-    sleep(tr, math.min(delay, left))
+    tr:sleep_until(core.clock_ms() + math.min(delay, left))
     res, err = tr:call("GetQueryResults", { queryId = id })
     if not res then
       stop_query(tr, id)

@@ -263,6 +263,16 @@ function Transport:step(max_wait_ms)
   return true
 end
 
+-- Waits until the monotonic clock reaches `at` (ms) without busy-waiting: requests in
+-- flight keep moving and an event loop's wait hook applies.
+function Transport:sleep_until(at)
+  while true do
+    local left = at - core.clock_ms()
+    if left <= 0 then return end
+    self:step(left)
+  end
+end
+
 -- Number of requests not finished yet (queued or in flight).
 function Transport:busy()
   return #self.queue + self.ninflight
