@@ -4,6 +4,7 @@ local cjson = require("cjson")
 local core = require("cwlogs.core")
 local moto = require("support.moto")
 local util = require("support.util")
+local tmpdir, dir_list = util.tmpdir, util.dir_list
 
 local q = util.sh_quote
 local CPATH = os.getenv("CWLOGS_CPATH") or "build/?.so"
@@ -23,21 +24,7 @@ local function cwlogs(args, env_extra, shell_tail)
   return util.run(cmd)
 end
 
-local function tmpdir()
-  local p = assert(io.popen("mktemp -d"))
-  local d = p:read("l")
-  p:close()
-  return d
-end
 
-local function dir_list(d)
-  local p = assert(io.popen("ls -A " .. q(d)))
-  local names = {}
-  for l in p:lines() do names[#names + 1] = l end
-  p:close()
-  table.sort(names)
-  return names
-end
 
 local function iso_utc(ms) return assert(core.format_time(ms, { tz = "utc" })) end
 

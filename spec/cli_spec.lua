@@ -3,6 +3,8 @@ local cjson = require("cjson")
 local cli = require("cwlogs.cli")
 local errors = require("cwlogs.errors")
 local output = require("cwlogs.output")
+local util = require("support.util")
+local read_file, tmpdir, dir_list = util.read_file, util.tmpdir, util.dir_list
 
 -- The real time functions, from the Lua module if it loads, else from the C core. Specs that
 -- need them are pending until they exist.
@@ -148,29 +150,8 @@ end
 
 local function last_call(rec) return rec.calls[#rec.calls] end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
-local function tmpdir()
-  local p = assert(io.popen("mktemp -d"))
-  local d = p:read("l")
-  p:close()
-  return d
-end
 
-local function dir_list(d)
-  local p = assert(io.popen("ls -A '" .. d .. "'"))
-  local names = {}
-  for l in p:lines() do names[#names + 1] = l end
-  p:close()
-  table.sort(names)
-  return names
-end
 
 describe("cwlogs get, text output", function()
   it("writes each message once, trailing whitespace removed as str.rstrip() does", function()

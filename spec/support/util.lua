@@ -19,6 +19,24 @@ function M.write_file(path, data)
   f:close()
 end
 
+-- A new empty temporary directory.
+function M.tmpdir()
+  local p = assert(io.popen("mktemp -d"))
+  local d = p:read("l")
+  p:close()
+  return d
+end
+
+-- The names in directory d (hidden ones too), sorted.
+function M.dir_list(d)
+  local p = assert(io.popen("ls -A " .. M.sh_quote(d)))
+  local names = {}
+  for l in p:lines() do names[#names + 1] = l end
+  p:close()
+  table.sort(names)
+  return names
+end
+
 -- Runs a shell command; returns exit code, stdout, stderr.
 function M.run(cmd)
   local out, err = os.tmpname(), os.tmpname()
