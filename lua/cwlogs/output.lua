@@ -183,6 +183,16 @@ local function jsonl_line(ev)
     .. ',"message":' .. json_value(ev.message) .. "}\n"
 end
 
+-- The batch formatters fill sink.buf themselves; when it holds a chunk's worth they record
+-- how far they got and have the sink write it (sinks provide buf, n, size, flush_buffer).
+-- -> the emptied buffer table, or nil, write error
+local function spill(sink, n, size)
+  sink.n, sink.size = n, size
+  local ok, err = sink:flush_buffer()
+  if not ok then return nil, err end
+  return sink.buf
+end
+
 local NIL_KEY = {}
 
 -- Keys in the AWS API's order, message untouched.
@@ -267,10 +277,10 @@ function M.jsonl_batch()
         size = size + #line
       end
       if size >= CHUNK then
-        sink.n, sink.size = n, size
-        local wok, err = sink:flush_buffer()
-        if not wok then return nil, err end
-        buf, n, size = sink.buf, 0, 0
+        local err
+        buf, err = spill(sink, n, size)
+        if not buf then return nil, err end
+        n, size = 0, 0
       end
     end
     sink.n, sink.size = n, size
@@ -347,36 +357,15 @@ function M.text_batch(opts)
       n = n + 2
       size = size + #r + 1
       if size >= CHUNK then
-        sink.n, sink.size = n, size
-        local ok, err = sink:flush_buffer()
-        if not ok then return nil, err end
-        buf, n, size = sink.buf, 0, 0
+        local err
+        buf, err = spill(sink, n, size)
+        if not buf then return nil, err end
+        n, size = 0, 0
       end
     end
     sink.n, sink.size = n, size
     return true
   end
-end
-
--- Line-at-a-time forms of the above (event -> line with its "\n").
-local function line_of(fill)
-  local sink = { buf = {}, n = 0, size = 0 }
-  function sink.flush_buffer() return true end
-  local one = {}
-  return function(ev)
-    one[1] = ev
-    sink.n, sink.size = 0, 0
-    fill(sink, one)
-    return table.concat(sink.buf, "", 1, sink.n)
-  end
-end
-
--- One JSON object per event, keys as in the AWS API, message untouched.
-M.jsonl_event = line_of(M.jsonl_batch())
-
--- opts as text_batch's.
-function M.text_event(opts)
-  return line_of(M.text_batch(opts))
 end
 
 -- The field order of a query row: its `fields` list if it has one, else sorted names.
@@ -459,8 +448,13 @@ function Sink:write_chunk(s)
   if #s < CHUNK then return self:write(s) end
   local ok, err = self:flush_buffer()
   if not ok then return nil, err end
-  local wok, msg, errno = self.file:write(s)
-  if not wok then
+  return self:put(s)
+end
+
+-- Writes data to the file; a failure is remembered. -> true, or nil, write error
+function Sink:put(data)
+  local ok, msg, errno = self.file:write(data)
+  if not ok then
     self.failed = write_error(msg, errno)
     return nil, self.failed
   end
@@ -472,12 +466,7 @@ function Sink:flush_buffer()
   -- the buffer table is kept for the next chunk (entries past n are never read)
   local data = table.concat(self.buf, "", 1, self.n)
   self.n, self.size = 0, 0
-  local ok, msg, errno = self.file:write(data)
-  if not ok then
-    self.failed = write_error(msg, errno)
-    return nil, self.failed
-  end
-  return true
+  return self:put(data)
 end
 
 -- Pushes everything to the OS (used after each event when following).
