@@ -5,12 +5,15 @@
  *                            show_stream = bool, group = "/aws/lambda/x" }
  *             (`_slow = true`, for tests: always the general walk, see render.h)
  *             -> renderer | nil, message
- *   r:page(body [, lo [, hi [, prefix]]]) -> chunk, kept, total, next_token | nil, message
+ *   r:page(body [, lo [, hi [, prefix]]])
+ *       -> chunk, kept, total, next_token, first_ts, last_ts | nil, message
  *   r:close()                                 (also __close and __gc; any number of times)
  *
  * The chunk holds one line per kept event (lo <= timestamp < hi, stream name starting
  * with prefix), in timestamp order, as output.lua's text_batch / jsonl_batch would write
- * them; kept counts its lines, total the events of the page before filtering. See render.h.
+ * them; kept counts its lines, total the events of the page before filtering; first_ts and
+ * last_ts are the earliest and latest timestamps among those (nil when total is 0): how much
+ * time the page covered, which the engine's slicing needs. See render.h.
  *
  * Memory: every buffer hangs off the userdata, which is created before any of them, so a
  * Lua error (out of memory in lua_pushlstring) leaks nothing: __gc frees them.
@@ -132,7 +135,14 @@ static int l_page(lua_State *L)
         lua_pushlstring(L, box->r.token, box->r.token_len);
     else
         lua_pushnil(L);
-    return 4;
+    if (box->r.total > 0) {
+        lua_pushinteger(L, (lua_Integer)box->r.min_ts);
+        lua_pushinteger(L, (lua_Integer)box->r.max_ts);
+    } else {
+        lua_pushnil(L);
+        lua_pushnil(L);
+    }
+    return 6;
 }
 
 static int l_close(lua_State *L)

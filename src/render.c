@@ -270,6 +270,7 @@ typedef struct walker {
     int oom;
     int sorted;
     int64_t prev_ts;
+    int64_t min_ts, max_ts; /* over every event of the page, kept or not */
     size_t count;
     event_fields ev;
     int has_token;
@@ -540,6 +541,10 @@ static int take_event(walker *w)
     int64_t ts = w->ev.ts;
     char *line;
     cw_render_rec *rec;
+    if (ts < w->min_ts)
+        w->min_ts = ts;
+    if (ts > w->max_ts)
+        w->max_ts = ts;
     if ((b->has_lo && ts < b->lo) || (b->has_hi && ts >= b->hi))
         return 0;
     if (b->prefix) {
@@ -571,6 +576,8 @@ static void reset_lines(walker *w)
     w->count = 0;
     w->sorted = 1;
     w->prev_ts = INT64_MIN;
+    w->min_ts = INT64_MAX;
+    w->max_ts = INT64_MIN;
 }
 
 static int read_events(walker *w)
@@ -1432,6 +1439,8 @@ static int finish_page(cw_renderer *r, walker *w)
     }
     r->kept = r->nrec;
     r->total = w->count;
+    r->min_ts = w->min_ts;
+    r->max_ts = w->max_ts;
     return 0;
 }
 

@@ -85,6 +85,7 @@ typedef struct cw_renderer {
 
     /* Results of the last cw_render_page. */
     size_t kept, total;
+    int64_t min_ts, max_ts; /* earliest and latest timestamp of the page (when total > 0) */
     const char *token; /* nextToken (in the body or in scratch); NULL when absent */
     size_t token_len;
     char err[CW_RENDER_ERRLEN];
@@ -98,7 +99,8 @@ int cw_renderer_init(cw_renderer *r, const cw_render_opts *o, char *err, size_t 
 void cw_renderer_free(cw_renderer *r);
 
 /* Renders one FilterLogEvents body. Returns 0 with r->out[0..out_len) holding the lines,
- * r->kept (lines), r->total (events in the page before filtering) and r->token set; or -1
+ * r->kept (lines), r->total (events in the page before filtering), r->min_ts/max_ts (over
+ * those events, when total > 0) and r->token set; or -1
  * with r->err set ("invalid JSON in response at byte N: ...", "invalid response at byte
  * N: ...", as decode_events says it, or "out of memory"). */
 int cw_render_page(cw_renderer *r, const char *body, size_t len, const cw_render_bounds *b);
