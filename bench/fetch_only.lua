@@ -4,8 +4,11 @@
 -- bytes of the body. Counts pages and bytes.
 --
 --   lua5.4 bench/fetch_only.lua --endpoint http://127.0.0.1:PORT --start MS --end MS
---                               [--group NAME] [--parallel N] [--decode]
+--                               [--group NAME] [--parallel N] [--decode] [--pattern P]
+--                               [--stream NAME]...
 --
+-- --pattern sends a filterPattern; --stream names streams (batches of 100, read one after
+-- the other, as a sequential reader must).
 -- --parallel 1 (the default) is one plain sequential loop: request, wait, next token.
 -- --parallel N cuts [start, end] into N equal time slices and keeps one request per slice
 -- in flight, like the pager does; pages are still only counted.
@@ -25,7 +28,7 @@ local function usage(msg)
   os.exit(2)
 end
 
-local opts = { group = "/bench/group", parallel = 1 }
+local opts = { group = "/bench/group", parallel = 1, streams = {} }
 do
   local i = 1
   while i <= #arg do
@@ -37,6 +40,8 @@ do
     elseif k == "--end" then opts.stop = math.tointeger(tonumber(v))
     elseif k == "--group" then opts.group = v
     elseif k == "--parallel" then opts.parallel = math.tointeger(tonumber(v))
+    elseif k == "--pattern" then opts.pattern = v
+    elseif k == "--stream" then opts.streams[#opts.streams + 1] = v
     else usage("unknown argument '" .. tostring(k) .. "'") end
     if v == nil then usage("missing value for " .. k) end
     i = i + 2
@@ -62,9 +67,17 @@ end
 
 local group_json = json_string(opts.group)
 
-local function request_body(lo, hi, token)
+local pattern_json = opts.pattern and json_string(opts.pattern)
+
+local function request_body(lo, hi, token, names)
   local body = string.format('{"logGroupName":%s,"startTime":%d,"endTime":%d,"interleaved":true',
     group_json, lo, hi)
+  if pattern_json then body = body .. ',"filterPattern":' .. pattern_json end
+  if names then
+    local quoted = {}
+    for i, n in ipairs(names) do quoted[i] = json_string(n) end
+    body = body .. ',"logStreamNames":[' .. table.concat(quoted, ",") .. "]"
+  end
   if token then body = body .. ',"nextToken":' .. json_string(token) end
   return body .. "}"
 end
@@ -84,22 +97,33 @@ local engine = assert(core.http_engine{})
 local pages, bytes, nevents = 0, 0, 0
 local t0 = core.clock_ms()
 
--- slices: { lo, hi, token, id, done }
-local slices = {}
+-- slices: { lo, hi, token, id, names }; with --stream, one chain per batch of 100 names
+-- after another
+local slices, pending = {}, {}
 do
+  local batches = { false }
+  if #opts.streams > 0 then
+    batches = {}
+    for i = 1, #opts.streams, 100 do
+      batches[#batches + 1] = table.move(opts.streams, i, math.min(i + 99, #opts.streams), 1, {})
+    end
+  end
   local n = opts.parallel
   local width = (opts.stop - opts.start + 1) // n
   if width < 1 then n, width = 1, opts.stop - opts.start + 1 end
-  for i = 1, n do
-    local lo = opts.start + (i - 1) * width
-    local hi = (i == n) and opts.stop or (lo + width - 1)   -- endTime is inclusive
-    slices[i] = { lo = lo, hi = hi }
+  for b, names in ipairs(batches) do
+    for i = 1, n do
+      local lo = opts.start + (i - 1) * width
+      local hi = (i == n) and opts.stop or (lo + width - 1)   -- endTime is inclusive
+      local slice = { lo = lo, hi = hi, names = names or nil }
+      if b == 1 then slices[#slices + 1] = slice else pending[#pending + 1] = slice end
+    end
   end
 end
 
 local function send(slice)
   local id, err = engine:submit{ url = url, method = "POST", headers = headers,
-    body = request_body(slice.lo, slice.hi, slice.token), timeout_ms = TIMEOUT_MS }
+    body = request_body(slice.lo, slice.hi, slice.token, slice.names), timeout_ms = TIMEOUT_MS }
   if not id then
     io.stderr:write("fetch_only: submit failed: ", tostring(err), "\n")
     os.exit(1)
@@ -150,6 +174,9 @@ while live > 0 do
       if token then
         s.token = token
         send(s); by_id[s.id] = s
+      elseif #pending > 0 then
+        local nxt = table.remove(pending, 1)
+        send(nxt); by_id[nxt.id] = nxt
       else
         live = live - 1
       end

@@ -132,12 +132,16 @@ def main():
     ap.add_argument("--throttle-every", type=int, default=10, help="0 skips the throttling run")
     ap.add_argument("--throttle-events", type=int, default=300000)
     ap.add_argument("--no-verify", action="store_true")
+    ap.add_argument("--before", default="", help="a built checkout of an earlier cwlogs: adds "
+                    "before_text / before_jsonl / before_api_events rows run from it")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results.md"))
     args = ap.parse_args()
     if args.quick:
         args.events, args.reps = 200000, 1
     timeout = args.timeout or max(60.0, args.events / 20000.0)
     modes = [m for m in args.modes.split(",") if m]
+    if args.before:
+        modes += ["before_text", "before_jsonl", "before_api_events"]
 
     t_start = time.monotonic()
     if not args.no_build:
@@ -186,12 +190,28 @@ def bench(args, si, modes, timeout, t_start):
         "api_events": [LUA, "bench/api_loop.lua", "--group", group] + rng,
         "api_batches": [LUA, "bench/api_loop.lua", "--group", group, "--batches"] + rng,
     }
+    if args.before:
+        b = os.path.abspath(args.before)
+        commands["before_text"] = [LUA, os.path.join(b, "bin", "cwlogs"), "get", group] + rng
+        commands["before_jsonl"] = [LUA, os.path.join(b, "bin", "cwlogs"), "get", group,
+                                    "--format", "jsonl"] + rng
+        commands["before_api_events"] = [LUA, os.path.join(b, "bench", "api_loop.lua"),
+                                         "--group", group] + rng
+    env_for = {m: env for m in commands}
+    if args.before:
+        benv = dict(env)
+        benv["CWLOGS_CPATH"] = os.path.join(os.path.abspath(args.before), "build", "?.so")
+        for m in ("before_text", "before_jsonl", "before_api_events"):
+            env_for[m] = benv
     unknown = [m for m in modes if m not in commands]
     if unknown:
         raise SystemExit("bench: unknown modes %s (known: %s)" % (unknown, ", ".join(commands)))
 
     def summary_mode(mode):
-        return mode.startswith("fetch_") or mode.startswith("api_")
+        return mode.startswith("fetch_") or mode.startswith("api_") or mode == "before_api_events"
+
+    def kind(mode):
+        return mode[len("before_"):] if mode.startswith("before_") else mode
 
     def check(mode, res, served):
         """'ok' or the reason the run is wrong."""
@@ -203,16 +223,16 @@ def bench(args, si, modes, timeout, t_start):
             out = res["tail"].decode("utf-8", "replace").strip()
             if mode.startswith("fetch_") and served["events"] != expect["events"]:
                 return "fetched %d events, expected %d" % (served["events"], expect["events"])
-            if (mode.startswith("api_") or mode == "fetch_decode") and \
+            if (kind(mode).startswith("api_") or mode == "fetch_decode") and \
                     ("events=%d" % expect["events"]) not in out.split():
                 return "printed %r, expected events=%d" % (out[-100:], expect["events"])
             return "ok"
         if res["lines"] is None:
             return "ok"
-        want = expect["text_lines"] if mode == "cwlogs_text" else expect["events"]
+        want = expect["text_lines"] if kind(mode) in ("cwlogs_text", "text") else expect["events"]
         if res["lines"] != want:
             return "%d lines, expected %d" % (res["lines"], want)
-        if mode == "cwlogs_jsonl":
+        if kind(mode) in ("cwlogs_jsonl", "jsonl"):
             last = res["tail"].rstrip(b"\n").rsplit(b"\n", 1)[-1]
             try:
                 ev = json.loads(last)
@@ -228,7 +248,7 @@ def bench(args, si, modes, timeout, t_start):
     if not args.no_verify:
         for m in modes:
             si.get("/stats?reset=1")
-            res = run_measured(commands[m], env, timeout, count_output=True)
+            res = run_measured(commands[m], env_for[m], timeout, count_output=True)
             served = si.get("/stats?reset=1")
             verdict[m] = check(m, res, served)
             log("verify %-14s %s (%.2f s)" % (m, verdict[m], res["wall"]))
@@ -239,7 +259,7 @@ def bench(args, si, modes, timeout, t_start):
                 continue  # a hanging mode would only burn the time budget again
             si.get("/stats?reset=1")
             cpu0 = si.cpu_seconds()
-            res = run_measured(commands[m], env, timeout, count_output=summary_mode(m))
+            res = run_measured(commands[m], env_for[m], timeout, count_output=summary_mode(m))
             res["server_cpu"] = si.cpu_seconds() - cpu0
             served = si.get("/stats?reset=1")
             res["served"] = served
