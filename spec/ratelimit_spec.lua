@@ -19,23 +19,39 @@ describe("ratelimit", function()
     assert.are.equal(3, ratelimit.new{ max_rps = 3 }:rate("FilterLogEvents"))
   end)
 
-  it("spaces requests at the rate: 5 per second means one every 200 ms", function()
+  it("starts with one second's worth of tokens, then spaces requests at the rate", function()
     local lim = ratelimit.new{ max_rps = 5 }
-    local now, sent = 0, 0
+    local now, sent, first_second = 0, 0, 0   -- first_second: sent at t = 0
     -- simulate 2 seconds in 1 ms steps, sending whenever allowed
     while now <= 2000 do
-      if lim:delay("Op", now) == 0 then
+      while lim:delay("Op", now) == 0 do
         lim:take("Op", now)
         sent = sent + 1
+        if now == 0 then first_second = first_second + 1 end
       end
       now = now + 1
     end
-    assert.is_true(sent >= 10 and sent <= 11, "sent " .. sent)
+    assert.are.equal(5, first_second)                  -- the burst
+    assert.is_true(sent >= 14 and sent <= 15, "sent " .. sent)   -- then ~5 per second
     local fresh = ratelimit.new{ max_rps = 5 }
-    assert.are.equal(0, fresh:delay("Op", 1000))
-    fresh:take("Op", 1000)
-    assert.are.equal(200, fresh:delay("Op", 1000))
-    assert.are.equal(100, fresh:delay("Op", 1100))
+    for _ = 1, 5 do
+      assert.are.equal(0, fresh:delay("Op", 1000))
+      fresh:take("Op", 1000)
+    end
+    -- one every 200 ms, less the 3 % margin the limiter keeps below the rate
+    assert.are.equal(207, fresh:delay("Op", 1000))
+    assert.are.equal(107, fresh:delay("Op", 1100))
+  end)
+
+  it("lowers the rate once for a burst of throttles answered for the old rate", function()
+    local lim = ratelimit.new{ max_rps = 10 }
+    for t = 0, 900, 100 do lim:take("Op", t) end
+    lim:on_throttle("Op", 1000, 950)
+    local r1 = lim:rate("Op")
+    lim:on_throttle("Op", 1010, 960)     -- sent before the reduction: no second cut
+    assert.are.equal(r1, lim:rate("Op"))
+    lim:on_throttle("Op", 1500, 1200)    -- sent after it: the rate drops again
+    assert.is_true(lim:rate("Op") < r1)
   end)
 
   it("drops to 0.7 of the measured rate on a throttle and climbs back along a cubic", function()

@@ -12,6 +12,9 @@ local M = {}
 
 local BETA, SCALE_C, MIN_RATE = 0.7, 0.4, 0.5
 local SMOOTH, BUCKET_S = 0.8, 0.5
+-- Tokens come back at 97 % of the rate: requests paced exactly at a quota arrive with some
+-- jitter, and an early arrival at an empty bucket on the service's side is a throttle.
+local PACE = 0.97
 
 -- Default TPS quotas per operation; an entry may map regions to exceptions.
 local QUOTAS = {
@@ -35,11 +38,13 @@ end
 local Bucket = {}
 Bucket.__index = Bucket
 
+-- A bucket holds one second's worth of tokens (at least one) and starts full: a fresh
+-- client may send a second's worth at once, as the service's own bucket allows.
 local function new_bucket(ceiling)
   return setmetatable({
     ceiling = ceiling,          -- requests/s never exceeded (nil = none)
     rate = ceiling,             -- current fill rate (nil = unlimited)
-    tokens = 1,
+    tokens = ceiling and math.max(1, ceiling) or 1,
     last_refill = nil,
     adaptive = false,           -- switched on by the first throttle
     w_max = 0, k = 0, last_throttle = 0,
@@ -51,7 +56,7 @@ function Bucket:refill(now)
   if not self.rate then return end
   if self.last_refill then
     local cap = math.max(1, self.rate)
-    self.tokens = math.min(cap, self.tokens + (now - self.last_refill) / 1000 * self.rate)
+    self.tokens = math.min(cap, self.tokens + (now - self.last_refill) / 1000 * self.rate * PACE)
   end
   self.last_refill = now
 end
@@ -113,7 +118,7 @@ function Limiter:delay(op, now)
   if not b.rate then return 0 end
   b:refill(now)
   if b.tokens >= 1 then return 0 end
-  return math.ceil((1 - b.tokens) / b.rate * 1000)
+  return math.ceil((1 - b.tokens) / (b.rate * PACE) * 1000)
 end
 
 -- Spends a token; call only when delay() said 0.
@@ -126,9 +131,12 @@ function Limiter:take(op, now)
   end
 end
 
-function Limiter:on_throttle(op, now)
+-- A throttle. `sent_at` (optional) is when the throttled request was sent: requests sent
+-- before the last reduction were answered for the old rate and do not lower it again.
+function Limiter:on_throttle(op, now, sent_at)
   local b = self:bucket(op)
   self.throttles = self.throttles + 1
+  if sent_at and b.adaptive and sent_at < b.last_throttle then return end
   local measured = b:current_rate(now)
   local base
   if b.adaptive then

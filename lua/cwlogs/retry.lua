@@ -8,6 +8,9 @@
 local M = {}
 
 M.DEFAULT_MAX_ATTEMPTS = 8
+-- Throttled attempts are paced by the rate limiter instead (transport.lua); a request
+-- throttled this many times in a row still fails.
+M.MAX_THROTTLE_RETRIES = 30
 
 local THROTTLING = {}
 for code in ([[Throttling ThrottlingException ThrottledException RequestThrottledException

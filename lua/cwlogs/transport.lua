@@ -64,6 +64,9 @@ function M.new(cfg, opts)
     queue = {},      -- requests waiting to be (re)sent, in submission order
     inflight = {},   -- engine id -> request
     ninflight = 0,
+    seq = 0,
+    latency_ms = {}, -- op -> smoothed response time of successful requests
+    latency_min = {}, -- op -> the shortest of them
     stats = { requests = 0, retries = 0, throttles = 0, bytes = 0 },
   }, Transport)
 end
@@ -102,14 +105,28 @@ end
 M.error_from_response = error_from_response
 
 -- Queues `op` with `params` (a table, JSON-encoded once). opts.raw: keep the body as a string
--- instead of decoding it (the pager decodes event pages in C).
+-- instead of decoding it (the pager decodes event pages in C). opts.prio: requests waiting
+-- for the rate limiter go out lowest prio first (default 0; ties in submission order); the
+-- caller may change req.prio while the request waits.
 function Transport:submit(op, params, opts)
+  self.seq = self.seq + 1
   local req = {
     op = op, body = json.encode(params or {}), raw = opts and opts.raw,
-    attempt = 0, spent = 0, due = 0, done = false,
+    prio = opts and opts.prio or 0, seq = self.seq,
+    attempt = 0, throttled = 0, spent = 0, due = 0, done = false,
   }
   self.queue[#self.queue + 1] = req
   return req
+end
+
+-- The rate the limiter holds `op` to (requests/s), or nil when there is none (yet).
+function Transport:rate(op)
+  return self.limiter:rate(op)
+end
+
+-- Smoothed response time of `op` (ms) and the shortest seen, or nil before its first success.
+function Transport:latency(op)
+  return self.latency_ms[op], self.latency_min[op]
 end
 
 function Transport:_sign_and_send(req, now)
@@ -149,10 +166,18 @@ local function finish(req, result, err)
   if req.on_done then req.on_done(req) end
 end
 
--- Sends whatever the queue and the rate limiter allow; returns ms until more may be sent.
+local function by_prio(a, b)
+  if a.prio ~= b.prio then return a.prio < b.prio end
+  return a.seq < b.seq
+end
+
+-- Sends whatever the queue and the rate limiter allow, most urgent first; returns ms until
+-- more may be sent.
 function Transport:_dispatch(now)
   local wait = math.huge
   local q, keep = self.queue, {}
+  if #q > 1 then table.sort(q, by_prio) end
+  local held = {}   -- ops the limiter holds back this round: later requests wait too
   for i = 1, #q do
     local req = q[i]
     if req.cancelled then -- luacheck: ignore 542
@@ -161,8 +186,9 @@ function Transport:_dispatch(now)
       keep[#keep + 1] = req
       wait = math.min(wait, req.due - now)
     else
-      local d = self.limiter:delay(req.op, now)
+      local d = held[req.op] or self.limiter:delay(req.op, now)
       if d > 0 then
+        held[req.op] = d
         keep[#keep + 1] = req
         wait = math.min(wait, d)
       else
@@ -183,6 +209,12 @@ function Transport:_complete(req, res, now)
   elseif res.status and res.status >= 200 and res.status < 300 then
     self.stats.bytes = self.stats.bytes + #res.body
     self.limiter:on_success(req.op, now)
+    local took = res.total_ms
+    if not took or took < 0 then took = now - (req.sent_at or now) end
+    local prev = self.latency_ms[req.op]
+    self.latency_ms[req.op] = prev and (prev * 0.7 + took * 0.3) or took
+    local low = self.latency_min[req.op]
+    if not low or took < low then self.latency_min[req.op] = took end
     self.policy:on_success(req.spent)
     if req.raw then
       return finish(req, res.body, nil)
@@ -199,15 +231,23 @@ function Transport:_complete(req, res, now)
   else
     err = error_from_response(res)
   end
+  local delay, cost
   if retry.is_throttle(err) then
+    -- A throttle costs little: the limiter lowers the rate (once per burst of throttles)
+    -- and paces the retry, with a little jitter; throttles do not use up max_attempts.
     self.stats.throttles = self.stats.throttles + 1
-    self.limiter:on_throttle(req.op, now)
+    self.limiter:on_throttle(req.op, now, req.sent_at)
+    req.throttled = req.throttled + 1
+    if req.throttled <= retry.MAX_THROTTLE_RETRIES then
+      delay, cost = math.floor(self.policy.random() * 50), 0
+    end
+  else
+    if err.code == "ExpiredTokenException" and req.attempt == 1 and self.cfg.credentials.invalidate then
+      self.cfg.credentials:invalidate()
+    end
+    delay, cost = self.policy:should_retry(err, req.attempt - req.throttled)
+    if err.code == "ExpiredTokenException" and req.attempt == 1 then delay, cost = 0, 0 end
   end
-  if err.code == "ExpiredTokenException" and req.attempt == 1 and self.cfg.credentials.invalidate then
-    self.cfg.credentials:invalidate()
-  end
-  local delay, cost = self.policy:should_retry(err, req.attempt)
-  if err.code == "ExpiredTokenException" and req.attempt == 1 then delay, cost = 0, 0 end
   if delay then
     self.stats.retries = self.stats.retries + 1
     req.spent = req.spent + cost
