@@ -20,7 +20,7 @@ test: build lint
 	CWLOGS_CPATH="$(CURDIR)/$(BUILD_DIR)/?.so" LUA=$(LUA) sh tools/run-specs.sh $(BUSTED_FLAGS) $(SPECS)
 
 lint:
-	luacheck -q cwlogs.lua lua bin spec bench
+	luacheck -q cwlogs.lua lua bin spec bench tools
 
 # Same specs against a core built with AddressSanitizer + UBSan. lua5.4 itself is
 # not instrumented, so libasan is preloaded; leak checks cover the whole process.

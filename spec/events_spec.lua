@@ -121,15 +121,15 @@ describe("client:events", function()
     end
   end)
 
-  it("slices a range with no start from the group's creation time, losing nothing", function()
+  it("reads a range with no start from its first event on, open below, losing nothing", function()
     local stop = util.now_ms()
     local it_, _, _, closer, run = assert(client:events{ group = G1, stop = stop, parallel = 4,
       page_limit = 37 })
     local ours = {}
     for ev in it_ do ours[#ours + 1] = ev end
     local _ <close> = closer
-    assert.are.equal(4, #run.sources[1].slices)
     assert.is_nil(run.sources[1].slices[1].lo)        -- the first slice stays open below
+    assert.is_true(run.requests > 1)
     assert_same_as_boto(ours, srv:admin("filter", { group = G1 }).events)
     assert_time_ordered(ours)
     local ok, err = pcall(function()

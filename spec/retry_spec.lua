@@ -167,7 +167,7 @@ describe("paging quirks (FilterLogEvents)", function()
     stub = stubs.start({ page({ { 999, "before" }, { 1000, "start" }, { 5000, "stop" },
       { 5001, "after" } }, nil) })
     local got = {}
-    for ev in client_for(stub):events{ group = "/g", start = 1000, stop = 5000 } do
+    for ev in client_for(stub):events{ group = "/g", start = 1000, stop = 5000, parallel = 1 } do
       got[#got + 1] = ev.message
     end
     assert.are.same({ "start", "stop" }, got)

@@ -4,6 +4,7 @@
 local argparse = require("argparse")
 local errors = require("cwlogs.errors")
 local output = require("cwlogs.output")
+local progress = require("cwlogs.progress")
 
 local M = {}
 
@@ -45,7 +46,10 @@ local function load_lib(env)
     lib.renderer = core.renderer
   end
   lib.ignore_sigpipe = core.ignore_sigpipe
+  lib.keep_heap = core.keep_heap
   lib.now_ms = core.time_ms
+  lib.clock_ms = core.clock_ms
+  lib.isatty = env.isatty or core.isatty
   return lib
 end
 
@@ -90,6 +94,8 @@ local function build_parser()
     p:option("--region", "AWS region (as the AWS CLI's --region)."):argname("R")
     p:option("--profile", "Profile from ~/.aws/config (as the AWS CLI's --profile)."):argname("P")
     p:option("--endpoint", "Endpoint URL (as the AWS CLI's --endpoint-url)."):argname("URL")
+    p:option("--max-rps", "Stay under N requests per second per API (default: the region's "
+      .. "quota on AWS, discovered from throttling elsewhere)."):argname("N")
     p:flag("--debug", "Log requests (never secrets) and show tracebacks of internal errors.")
   end
   local function output_opts(p)
@@ -136,6 +142,8 @@ local function build_parser()
   time_opts(get, "Earliest event (default: the group's start).")
   event_opts(get, true)
   output_opts(get)
+  get:flag("--progress", "Show progress on stderr even when it is not a terminal.")
+  get:flag("--no-progress", "Never show progress (default: shown when stderr is a terminal).")
   connection(get)
 
   local groups = parser:command("groups", "List log group names, one per line."):add_help(false)
@@ -299,9 +307,16 @@ local function make_client(lib, args, debug)
   if not lib.client_factory then
     fail(FAIL_EXIT, "cannot load the cwlogs module: " .. tostring(lib.load_error))
   end
+  local max_rps
+  if args.max_rps then
+    max_rps = tonumber(args.max_rps)
+    if not max_rps or max_rps ~= max_rps or max_rps <= 0 or max_rps == math.huge then
+      usage_error("invalid value for --max-rps: '%s' (expected a positive number)", args.max_rps)
+    end
+  end
   local client, err = lib.client_factory{
     region = args.region, profile = args.profile, endpoint = args.endpoint,
-    debug = debug or nil,
+    debug = debug or nil, max_rps = max_rps,
   }
   if not client then fail(FAIL_EXIT, tostring(err or "cannot create a client")) end
   return client
@@ -450,6 +465,16 @@ local function run_events(lib, env, args, debug)
     if ok and r then renderer = r end
   end
 
+  -- Progress on stderr for `get`: on a terminal, or when asked (--progress wins).
+  local display
+  if args.command == "get" and (args.progress or (not args.no_progress and lib.isatty
+      and lib.isatty(2))) then
+    display = progress.display(env.stderr or io.stderr, { clock = lib.clock_ms })
+    opts.on_progress = function(p)
+      if p.done then display:clear() else display:update(p) end
+    end
+  end
+
   local client = make_client(lib, args, debug)
   -- Arrays of events when the client has them (fewer calls per event), else one by one.
   local method = follow and "follow"
@@ -474,7 +499,7 @@ local function run_events(lib, env, args, debug)
       return pump_batches(sink, fill, it, state, ctl, closer)
     end
     return pump_events(sink, fill, follow, it, state, ctl, closer)
-  end
+  end, display
 end
 
 local function run_groups(lib, env, args, debug)
@@ -616,8 +641,9 @@ function M.main(argv, env)
   local debug = args.debug or args.top_debug or (getenv("CWLOGS_DEBUG") or "") ~= ""
   local lib = load_lib(env)
   if lib.ignore_sigpipe and not env.stdout then pcall(lib.ignore_sigpipe) end
+  if lib.keep_heap and not env.stdout then pcall(lib.keep_heap) end
 
-  local sink
+  local sink, display
   local traceback
   local function handler(e)
     if getmetatable(e) ~= Exit and not errors.is(e) and debug then
@@ -626,9 +652,10 @@ function M.main(argv, env)
     return e
   end
   local rok, res = xpcall(function()
-    local s, run = RUNNERS[args.command](lib, env, args, debug)
-    sink = s
+    local s, run, d = RUNNERS[args.command](lib, env, args, debug)
+    sink, display = s, d
     local werr = run()
+    if display then display:clear() end
     if werr then write_failed(werr) end
     local fok, ferr = sink:finish()
     if not fok then write_failed(ferr) end
@@ -636,6 +663,7 @@ function M.main(argv, env)
   end, handler)
 
   if rok then return res end
+  if display then display:clear() end
   if sink then sink:abort() end
   if getmetatable(res) == Exit then
     if res.message then say_error(res.message) end
