@@ -39,8 +39,11 @@ deps:
 demo: deps build
 	sh tools/demo.sh
 
+# Benchmarks (not tests): throughput and RSS on a fast stand-in (bench/results.md), then the
+# rate-limit scenarios (bench/scenarios.md). BEFORE=DIR adds rows for an earlier built checkout.
 bench: build
-	sh bench/run.sh
+	sh bench/run.sh $(if $(BEFORE),--before $(BEFORE))
+	python3 bench/scenarios.py $(if $(BEFORE),--before $(BEFORE))
 
 install: build
 	luarocks --lua-version 5.4 make --deps-mode=none rockspec/cwlogs-scm-1.rockspec

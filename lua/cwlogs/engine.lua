@@ -33,14 +33,14 @@ local M = {}
 
 M.PAGE_BYTES = 1048576         -- a FilterLogEvents page holds at most 1 MB ...
 M.PAGE_EVENTS = 10000          -- ... and 10,000 events
--- The byte budget for pages fetched ahead of the output: room for twice the requests the
--- service needs in flight, within these bounds (buffer_bytes= sets it outright).
+-- The byte budget for pages fetched ahead of the output: room for a piece and a request in
+-- flight for every chain the service needs, within these bounds (buffer_bytes= sets it).
 M.MIN_BUFFER_BYTES = 8 * 1024 * 1024
 M.MAX_BUFFER_BYTES = 32 * 1024 * 1024
 M.DEFAULT_CONCURRENCY = 16     -- the HTTP engine keeps at most 16 connections per host
 local REPEAT_LIMIT = 20        -- a token handed back unchanged with nothing new, this often
 local MERGE_BATCH = 1024
-local MARGIN = 0.15            -- pieces end this many pages before a page boundary
+local MARGIN = 0.15            -- pieces end at least this many pages before a page boundary
 local DEFAULT_LATENCY_MS = 400 -- until the first response is measured
 local START_WINDOW = 2         -- chains kept busy when the rate is unknown, at first
 local TABLE_FACTOR = 1.6       -- decoded event tables take about 1.55x the body (measured)
@@ -219,27 +219,35 @@ end
 -- or for a chain's first page from its first event to its last, corrected for the gaps
 -- before the first and after the last (n events spread over a span show (n-1)/n of it, or
 -- (n-1)/(n+1) when a scan budget, not the page size, ended the page). The last page of a
--- slice measures it by how full it is. Kept as a geometric mean, at most x4 a step.
+-- slice measures it by how full it is (when it holds at least 5% of a page; an empty piece
+-- says the span is larger). Kept as a geometric mean, at most x4 a step.
 function Run:observe(slice, nbytes, total, first_ts, last_ts, token)
   local src = slice.src
   local cap = self.plan.page_limit or M.PAGE_EVENTS
   local fill = math.max(nbytes / M.PAGE_BYTES, total / cap)
-  local obs
+  local full = fill >= 0.9
+  -- obs, and err: how far off it may be, relative (a full page ends where the next begins,
+  -- up to the spread of event sizes; a page a scan budget ended has its first and last
+  -- events at random distances from the ends of the scan: about sqrt(2)/n)
+  local obs, err
   if token and total > 0 then
     if slice.prev_last then
       obs = last_ts - slice.prev_last
     elseif total > 1 then
-      local full = fill >= 0.9
       obs = (last_ts - first_ts) * (full and total / (total - 1) or (total + 1) / (total - 1))
     end
-    if obs then obs = math.max(1, obs) end
+    if obs then
+      obs = math.max(1, obs)
+      err = full and 0.03 or math.sqrt(2) / total
+    end
   elseif not token then
     local c = slice.cursor or first_ts
     if c and slice.hi > c then
       if fill >= 0.05 then
-        obs = (slice.hi - c) / math.min(1, fill)
-      elseif src.span then
-        obs = src.span * 4
+        obs, err = (slice.hi - c) / math.min(1, fill), 0.1
+      elseif src.span and total == 0 and slice.nreq == 1 then
+        -- a piece with nothing in it: the events are further apart than thought
+        obs, err = src.span * 4, 0.5
       end
     end
   end
@@ -248,11 +256,19 @@ function Run:observe(slice, nbytes, total, first_ts, last_ts, token)
     if s then
       obs = math.max(s / 4, math.min(obs, s * 4))
       src.span = math.exp(0.5 * math.log(s) + 0.5 * math.log(obs))
+      src.span_err = math.sqrt(0.5 * src.span_err ^ 2 + 0.5 * err ^ 2)
     else
-      src.span = obs
+      src.span, src.span_err = obs, err
     end
   end
   if first_ts and (not src.first_ts or first_ts < src.first_ts) then src.first_ts = first_ts end
+end
+
+-- How many pages before an expected page boundary a piece of n pages ends: enough that
+-- the error of `span` over n pages does not push its end past the boundary (one more,
+-- nearly empty request), at least MARGIN, at most half a page.
+local function margin(src, n)
+  return math.max(MARGIN, math.min(0.5, 1.5 * n * (src.span_err or 0)))
 end
 
 -- Where a slice's chain stands after a page.
@@ -336,11 +352,12 @@ function Run:target()
   return math.min(need + 1, cap), need
 end
 
--- Pages per carved piece, at most: a few, so that the partial last request of each is a
--- small share; fewer when the budget holds only a few pages per request in flight.
-function Run:max_piece_pages(k)
-  local per = self.budget / math.max(1, self.avg_item) / math.max(1, k)
-  return math.max(2, math.min(4, math.floor(per)))
+-- Pages per carved piece, at most (set by pump): each piece ends with one partly used
+-- request, so pieces are as long as the byte budget lets every chain fill one: 4 pages
+-- when the quota is the limit (a wasted request costs time), 2 otherwise (it costs only
+-- some parsing), fewer if buffer_bytes is small.
+function Run:max_piece_pages()
+  return self.piece_max or 2
 end
 
 -- Where planning may stop: hi, or just past the newest event the group reported.
@@ -363,7 +380,7 @@ end
 -- Carves a piece off the front of the source's last slice. `parts`: how many slices the
 -- unplanned time of the tail is to be shared by (the pieces about to be carved and the
 -- tail), so that all of them end at about the same time.
-function Run:carve(src, k, parts)
+function Run:carve(src, parts)
   local index = #src.slices
   local tail = src.slices[index]
   local span = src.span
@@ -373,8 +390,8 @@ function Run:carve(src, k, parts)
   local bound = plan_bound(src, tail)
   local unplanned = (bound - c) / span
   local n = math.floor(unplanned / math.max(1, parts) + 0.5)
-  n = math.max(1, math.min(n, self:max_piece_pages(k)))
-  local m = c + math.floor((n - MARGIN) * span)
+  n = math.max(1, math.min(n, self:max_piece_pages()))
+  local m = c + math.floor((n - margin(src, n)) * span)
   if m >= bound or bound - m < span / 2 then return false end
   self:cut(src, index, m)
   return true
@@ -398,7 +415,8 @@ function Run:split_largest()
   end
   if not best_src then return false end
   local s = best_src.slices[best_i]
-  local m = s.cursor + math.floor((math.floor(best_r / 2) - MARGIN) * best_src.span)
+  local half = math.floor(best_r / 2)
+  local m = s.cursor + math.floor((half - margin(best_src, half)) * best_src.span)
   if m <= s.cursor or m >= s.hi then return false end
   self:cut(best_src, best_i, m)
   return true
@@ -428,7 +446,7 @@ function Run:plan_work(k, need)
     table.sort(order, function(a, b) return tail_time(a) < tail_time(b) end)
     local made = false
     for _, src in ipairs(order) do
-      if self:carve(src, k, k - active + 1) then made = true; break end
+      if self:carve(src, k - active + 1) then made = true; break end
     end
     if not made and (active >= need or not self:split_largest()) then break end
     active = active + 1
@@ -464,9 +482,13 @@ function Run:pump()
     end
   end
   local k, need = self:target()
-  if not self.plan.buffer_bytes then
+  local avg = math.max(1, self.avg_item)
+  if self.plan.buffer_bytes then
+    self.piece_max = math.max(1, math.min(4, self.budget // avg // k))
+  else
+    self.piece_max = self.tr:rate("FilterLogEvents") and 4 or 2
     self.budget = math.max(M.MIN_BUFFER_BYTES, math.min(M.MAX_BUFFER_BYTES,
-      math.floor(2 * (need + 1) * self.avg_item)))
+      math.floor((need + 1) * (self.piece_max + 1) * avg)))
   end
   self:plan_work(k, need)
   local p = self.plan
