@@ -235,6 +235,9 @@ def run_cwlogs(case, url, timeout):
                 "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": url, "AWS_CONFIG_FILE": "/dev/null",
                 "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_MAX_ATTEMPTS": "20"})
     env.setdefault("CWLOGS_CPATH", os.path.join(ROOT, "build", "?.so"))
+    if env.get("CWLOGS_PRELOAD"):
+        # make asan: the sanitizer runtime for cwlogs only (not for python or boto3)
+        env["LD_PRELOAD"] = env["CWLOGS_PRELOAD"]
     t0 = time.monotonic()
     try:
         p = subprocess.run(cwlogs_command(case), env=env, stdout=subprocess.PIPE,
