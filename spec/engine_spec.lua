@@ -184,6 +184,28 @@ describe("engine planning", function()
     assert.is_true(st.throttled > 0 and st.faults > 0, "no throttle or fault happened")
   end)
 
+  it("scans a sparse pattern in parallel when pages come back empty with a token", function()
+    -- a pattern matching a handful of events, 2,000 events scanned per request: the probe's
+    -- first page is empty, so the range is cut evenly instead of read as one chain
+    si:config{ scan_budget = 2000, latency_ms = 30 }
+    local pattern = "?[5000] ?[12000] ?[19000]"
+    local n, run, st = read{ group = "/r/old", start = old.first_ts, stop = old.last_ts,
+      pattern = pattern }
+    si:config{ scan_budget = 0 }
+    assert.are.equal(#si:reference{ groups = { "/r/old" }, start = old.first_ts,
+      ["end"] = old.last_ts, pattern = pattern }, n)
+    assert.are.equal(3, n)
+    assert.is_true(run.slices_made >= 3, "slices: " .. run.slices_made)
+    assert.is_true(st.max_inflight >= 2, "in flight at most " .. st.max_inflight)
+  end)
+
+  it("asks for no more pages than a small limit needs", function()
+    si:config{ page_events = 500, latency_ms = 20 }
+    local n, run = read{ group = "/r/old", limit = 700 }
+    assert.are.equal(700, n)
+    assert.is_true(run.requests <= 3, "requests: " .. run.requests)
+  end)
+
   it("reports progress: events, bytes, the share of the range, done at the end", function()
     si:config{ page_events = 1000, latency_ms = 20 }
     local seen = {}

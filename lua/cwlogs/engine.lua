@@ -107,7 +107,7 @@ function M.new(client, p, opts)
   local hi = p.stop and p.stop + 1 or now + 1
   local run = setmetatable({
     plan = p, client = client, tr = tr, renderer = opts and opts.renderer,
-    sources = {}, inflight = 0, buffered = 0, window = START_WINDOW,
+    sources = {}, inflight = 0, buffered = 0, buffered_events = 0, window = START_WINDOW,
     budget = p.buffer_bytes or M.MIN_BUFFER_BYTES,
     hints = {}, hint_reqs = {},
     -- counters (progress() reports them)
@@ -209,16 +209,18 @@ function Run:keep(slice, item, size, count)
   slice.sizes[slice.last] = size
   slice.counts[slice.last] = count
   self.buffered = self.buffered + size
+  self.buffered_events = self.buffered_events + count
   if self.buffered > self.max_buffered then self.max_buffered = self.buffered end
   if size > self.max_item then self.max_item = size end
   self.avg_item = self.avg_item * 0.8 + size * 0.2
 end
 
 -- What a page says about the source's density: `span`, the milliseconds one request covers.
--- A page with a token measures it directly: from the previous page's last event to its own,
--- or for a chain's first page from its first event to its last, corrected for the gaps
--- before the first and after the last (n events spread over a span show (n-1)/n of it, or
--- (n-1)/(n+1) when a scan budget, not the page size, ended the page). The last page of a
+-- A page with a token measures it directly: from the previous page's last event to its own
+-- (per request, when empty pages came between), or for a chain's first page from its first
+-- event to its last, corrected for the gaps before the first and after the last (n events
+-- spread over a span show (n-1)/n of it, or (n-1)/(n+1) when a scan budget, not the page
+-- size, ended the page). The last page of a
 -- slice measures it by how full it is (when it holds at least 5% of a page; an empty piece
 -- says the span is larger). Kept as a geometric mean, at most x4 a step.
 function Run:observe(slice, nbytes, total, first_ts, last_ts, token)
@@ -232,7 +234,8 @@ function Run:observe(slice, nbytes, total, first_ts, last_ts, token)
   local obs, err
   if token and total > 0 then
     if slice.prev_last then
-      obs = last_ts - slice.prev_last
+      -- from the last page with events, over the requests since (empty ones included)
+      obs = (last_ts - slice.prev_last) / ((slice.empties or 0) + 1)
     elseif total > 1 then
       obs = (last_ts - first_ts) * (full and total / (total - 1) or (total + 1) / (total - 1))
     end
@@ -273,6 +276,8 @@ end
 
 -- Where a slice's chain stands after a page.
 local function advance(slice, token, total, last_ts)
+  slice.last_total = total
+  slice.empties = total > 0 and 0 or (slice.empties or 0) + 1
   if last_ts then
     slice.prev_last = last_ts
     if not slice.cursor or last_ts > slice.cursor then slice.cursor = last_ts end
@@ -325,10 +330,12 @@ function Run:on_page(slice, req)
   end
   self.pages = self.pages + 1
   self.bytes_in = self.bytes_in + #body
+  self.avg_events = self.avg_events and (self.avg_events * 0.8 + kept * 0.2) or kept
   if item then self:keep(slice, item, size, kept) end
   if token == "" then token = nil end
   self:observe(slice, #body, total, first_ts, last_ts, token)
   advance(slice, token, total, last_ts)
+  if token and total == 0 then self:blind_cut(slice) end
 end
 
 ------------------------------------------------------------------------------------------
@@ -377,6 +384,34 @@ function Run:cut(src, index, m)
   return new
 end
 
+-- A sparse filter pattern: the probe's first page came back empty with a token (the service
+-- stopped at its scan budget) and nothing tells how far it got, so density cannot guide the
+-- cuts. The probe starts again, and the range (up to the newest event, when known) is cut
+-- evenly into as many slices as the service can keep busy, each a chain of its own with its
+-- own endTime, so none scans past its part. Costs the one request of the probe.
+function Run:blind_cut(slice)
+  local src, p = slice.src, self.plan
+  if not p.pattern or p.parallel < 2 or src.blind or src.span or src.first_ts
+     or slice.done or not slice.lo or slice.nreq ~= 1 or #src.slices ~= 1 then
+    return
+  end
+  src.blind = true
+  local k = self:target()
+  local bound = plan_bound(src, slice)
+  local width = (bound - slice.lo) // k
+  if k < 2 or width < 1000 then return end
+  slice.params, slice.token, slice.prev_last, slice.cursor = nil, nil, nil, slice.lo
+  for i = 1, k - 1 do self:cut(src, i, slice.lo + i * width) end
+end
+
+-- A slice may be cut unless its chain runs and its last page was empty: a chain knows it
+-- passed its (lowered) hi only from an event beyond it, and an empty page shows nothing, so
+-- such a chain might scan on through the part that was cut off (never an event twice or
+-- lost, but requests spent twice).
+local function cuttable(slice)
+  return not slice.params or (slice.last_total or 0) > 0
+end
+
 -- Carves a piece off the front of the source's last slice. `parts`: how many slices the
 -- unplanned time of the tail is to be shared by (the pieces about to be carved and the
 -- tail), so that all of them end at about the same time.
@@ -386,37 +421,56 @@ function Run:carve(src, parts)
   local span = src.span
   if tail.done or not span or self:hint_pending(src) then return false end
   local c = tail.cursor
-  if not c then return false end
+  if not c or not cuttable(tail) then return false end
   local bound = plan_bound(src, tail)
   local unplanned = (bound - c) / span
+  local most = self:max_piece_pages()
   local n = math.floor(unplanned / math.max(1, parts) + 0.5)
-  n = math.max(1, math.min(n, self:max_piece_pages()))
-  local m = c + math.floor((n - margin(src, n)) * span)
+  n = math.max(1, math.min(n, most))
+  local mg = margin(src, n)
+  local m = c + math.floor((n - mg) * span)
   if m >= bound or bound - m < span / 2 then return false end
+  -- near the end, a cut that makes the rest spill into one more request costs more than
+  -- the parallelism it buys
+  if unplanned <= 2 * most and n + math.ceil(unplanned - n + mg) > math.ceil(unplanned) then
+    return false
+  end
   self:cut(src, index, m)
   return true
 end
 
--- End game: the unfinished slice with the most pages left gives half of them to a new one.
+-- End game: the unfinished slice with the most pages left gives about half of them to a new
+-- one, if that shortens its chain without costing a request: r pages left take ceil(r)
+-- requests; a first part of h pages (ending margin before a boundary) and the rest take
+-- h + ceil(r - h + margin).
+local function split_point(src, r)
+  local h = math.floor(r / 2)
+  if h < 1 then return nil end
+  local mg = margin(src, h)
+  local rest = math.ceil(r - h + mg)
+  if h + rest > math.ceil(r) or math.max(h, rest) >= math.ceil(r) then return nil end
+  return h - mg
+end
+
 function Run:split_largest()
-  local best_src, best_i, best_r
+  local best_src, best_i, best_r, best_at
   for _, src in ipairs(self.sources) do
     local span = src.span
     if span and not self:hint_pending(src) then
       for i = src.cur, #src.slices do
         local s = src.slices[i]
         local c = s.cursor
-        if not s.done and c then
+        if not s.done and c and cuttable(s) then
           local r = (plan_bound(src, s) - c) / span
-          if r >= 2 and (not best_r or r > best_r) then best_src, best_i, best_r = src, i, r end
+          local at = r >= 2 and split_point(src, r)
+          if at and (not best_r or r > best_r) then best_src, best_i, best_r, best_at = src, i, r, at end
         end
       end
     end
   end
   if not best_src then return false end
   local s = best_src.slices[best_i]
-  local half = math.floor(best_r / 2)
-  local m = s.cursor + math.floor((half - margin(best_src, half)) * best_src.span)
+  local m = s.cursor + math.floor(best_at * best_src.span)
   if m <= s.cursor or m >= s.hi then return false end
   self:cut(best_src, best_i, m)
   return true
@@ -481,6 +535,13 @@ function Run:pump()
       end
     end
   end
+  -- with a limit, the events at hand and on their way may already be enough: no
+  -- look-ahead then
+  local p = self.plan
+  if p.limit and self.emitted + self.buffered_events + self.inflight * (self.avg_events or 0)
+      >= p.limit then
+    return
+  end
   local k, need = self:target()
   local avg = math.max(1, self.avg_item)
   if self.plan.buffer_bytes then
@@ -491,7 +552,6 @@ function Run:pump()
       math.floor((need + 1) * (self.piece_max + 1) * avg)))
   end
   self:plan_work(k, need)
-  local p = self.plan
   while self.inflight < k and self:committed() + self.avg_item <= self.budget do
     local best, best_c
     for _, src in ipairs(self.sources) do
@@ -528,6 +588,7 @@ function Run:next_item(src)
     if item then
       local count = slice.counts[f]
       self.buffered = self.buffered - slice.sizes[f]
+      self.buffered_events = self.buffered_events - count
       slice.items[f], slice.sizes[f], slice.counts[f] = nil, nil, nil
       slice.first = f + 1
       return item, count

@@ -166,6 +166,7 @@ function M.iterate(client, opts)
     local bopts = {}
     for k, v in pairs(sel) do bopts[k] = v end
     bopts.start, bopts.stop = lo, hi
+    bopts.hints = false   -- a poll's window is short: no DescribeLogStreams call per poll
     local it, err, _, closer = events.batches(client, bopts)
     if not it then error(err, 0) end
     next_batch, batch_closer = it, closer
