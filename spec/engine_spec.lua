@@ -199,6 +199,12 @@ describe("engine planning", function()
     assert.is_true(st.max_inflight >= 2, "in flight at most " .. st.max_inflight)
   end)
 
+  it("asks nothing for a start after now without an end", function()
+    local n, run = read{ group = "/r/old", start = util.now_ms() + DAY }
+    assert.are.equal(0, n)
+    assert.are.equal(0, run.requests)
+  end)
+
   it("asks for no more pages than a small limit needs", function()
     si:config{ page_events = 500, latency_ms = 20 }
     local n, run = read{ group = "/r/old", limit = 700 }

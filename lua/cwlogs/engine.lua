@@ -114,7 +114,7 @@ function M.new(client, p, opts)
     pages = 0, requests = 0, emitted = 0, bytes_in = 0, slices_made = 0,
     max_buffered = 0, max_item = 0,
     started_at = core.clock_ms(), period_start = core.clock_ms(), period_idle = 0, period_max = 0,
-    last_progress = 0, last_grow = 0, hi = hi,
+    last_progress = 0, hi = hi,
   }, Run)
   -- `client` is kept so that a client made only for this loop (`for ev in
   -- cwlogs.client{...}:events{...}`) is not collected, and its engine closed, mid-loop.
@@ -123,6 +123,9 @@ function M.new(client, p, opts)
     local src = { index = i, group = s.group, names = s.names, prefix = s.prefix, cur = 1,
       slices = {}, span = nil, first_ts = nil }
     src.slices[1] = new_slice(src, p.start, hi)
+    -- a start after now without a stop: nothing to ask for (a startTime past endTime
+    -- is an error for the service)
+    if p.start and p.start >= hi then src.slices[1].done = true end
     run.slices_made = run.slices_made + 1
     run.sources[i] = src
   end
@@ -404,6 +407,24 @@ function Run:blind_cut(slice)
   for i = 1, k - 1 do self:cut(src, i, slice.lo + i * width) end
 end
 
+-- A filter pattern over a closed range (--start and --end): the service scans the range,
+-- pages are ended by its scan budget and may hold few events or none, so a probe says
+-- little about where to cut. As many even slices as the service can keep busy start at
+-- once instead, each bounded by its own endTime; density cuts follow where pages show it.
+function Run:cut_patterns_evenly()
+  local p = self.plan
+  if not p.pattern or not p.start or not p.stop or p.parallel < 2 then return end
+  local k = math.max(4, (self:target()))
+  for _, src in ipairs(self.sources) do
+    local slice = src.slices[1]
+    local width = (slice.hi - slice.lo) // k
+    if #src.slices == 1 and not slice.done and width >= 1000 then
+      src.blind = true
+      for i = 1, k - 1 do self:cut(src, i, slice.lo + i * width) end
+    end
+  end
+end
+
 -- A slice may be cut unless its chain runs and its last page was empty: a chain knows it
 -- passed its (lowered) hi only from an event beyond it, and an empty page shows nothing, so
 -- such a chain might scan on through the part that was cut off (never an event twice or
@@ -439,17 +460,24 @@ function Run:carve(src, parts)
   return true
 end
 
--- End game: the unfinished slice with the most pages left gives about half of them to a new
--- one, if that shortens its chain without costing a request: r pages left take ceil(r)
--- requests; a first part of h pages (ending margin before a boundary) and the rest take
--- h + ceil(r - h + margin).
+-- End game (there is spare capacity: fewer slices than the service could keep busy): the
+-- unfinished slice with the most pages left gives part of them to a new one, if that
+-- shortens its chain. r pages left take ceil(r) requests in a row; a first part of h pages
+-- (ending a margin before a boundary) and the rest take h and ceil(r - h + margin). The
+-- cut that makes the longer of the two shortest wins, at most one request dearer.
 local function split_point(src, r)
-  local h = math.floor(r / 2)
-  if h < 1 then return nil end
-  local mg = margin(src, h)
-  local rest = math.ceil(r - h + mg)
-  if h + rest > math.ceil(r) or math.max(h, rest) >= math.ceil(r) then return nil end
-  return h - mg
+  local whole = math.ceil(r)
+  local best_at, best_path, best_total
+  for h = 1, whole - 1 do
+    local mg = margin(src, h)
+    local rest = math.ceil(r - h + mg)
+    local path, total = math.max(h, rest), h + rest
+    if path < whole and total <= whole + 1 and
+       (not best_path or path < best_path or (path == best_path and total < best_total)) then
+      best_at, best_path, best_total = h - mg, path, total
+    end
+  end
+  return best_at
 end
 
 function Run:split_largest()
@@ -756,7 +784,8 @@ end
 -- engine waits for the service most of the time with the window full, and responses come
 -- back as fast as they did with fewer in flight (the service is not queueing them: latency,
 -- not capacity, is the limit), it doubles (waiting over half the time) or grows by one; it
--- shrinks by one when responses take over 3x the fastest seen. A throttle gives the limiter
+-- shrinks by one when responses take over 3x the fastest seen. It starts at 2, or 4 once
+-- responses take 50 ms or more. A throttle gives the limiter
 -- a rate, and rate x latency takes over (see target()).
 function Run:tune_window(waited_ms)
   local now = core.clock_ms()
@@ -769,6 +798,12 @@ function Run:tune_window(waited_ms)
   local full = self.period_max >= self.window
   self.period_start, self.period_idle, self.period_max = now, 0, 0
   if self.tr:rate("FilterLogEvents") or not lat then return end
+  if not self.window_seeded then
+    -- the first measured latency: a remote service (responses of 50 ms or more) starts at
+    -- the window of 4 a fixed client would use; a fast local one stays small
+    self.window_seeded = true
+    if lat >= 50 and self.window < 4 then self.window = math.min(4, self.plan.concurrency) end
+  end
   if idle > 0.25 and full and lat <= 1.5 * low then
     local grown = idle > 0.5 and self.window * 2 or self.window + 1
     self.window = math.min(grown, self.plan.concurrency)
@@ -784,6 +819,7 @@ function Run:generate()
   local counted = not self.renderer
   -- asked beside the first pages, so that it is there when their answers are
   self:request_hints()
+  self:cut_patterns_evenly()
   while true do
     if self.err then self:cancel(); error(self.err, 0) end
     self:pump()
