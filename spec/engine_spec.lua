@@ -28,13 +28,17 @@ teardown(function() if si then si:stop() end end)
 
 -- The shell command that runs bin/cwlogs get ARGS against the stand-in, with a time limit
 -- (a hang fails).
-local function get_command(args, limit_s)
+-- `preload`: a library for lua5.4 alone (make asan's runtime, where the command runs under
+-- a tool that must not get it).
+local function get_command(args, limit_s, preload)
   local parts = {}
   for i, a in ipairs(args) do parts[i] = q(a) end
   return "env -u AWS_PROFILE -u AWS_DEFAULT_REGION AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b"
     .. " AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null"
     .. " AWS_ENDPOINT_URL=" .. q(si.url) .. " CWLOGS_CPATH=" .. q(CPATH)
-    .. " timeout -s KILL " .. (limit_s or 120) .. " lua5.4 bin/cwlogs get " .. table.concat(parts, " ")
+    .. " timeout -s KILL " .. (limit_s or 120)
+    .. (preload and (" env LD_PRELOAD=" .. q(preload)) or "")
+    .. " lua5.4 bin/cwlogs get " .. table.concat(parts, " ")
 end
 
 -- bin/cwlogs get ARGS --format jsonl; -> status, stdout, stderr
@@ -253,15 +257,13 @@ describe("progress on stderr", function()
   it("is drawn in place on a terminal, erased at the end, and never reaches stdout", function()
     -- script(1) gives the command a terminal; stdout goes to a file
     local dir = util.tmpdir()
-    local cmd = get_command(base) .. " > " .. q(dir .. "/out.txt")
-    -- (make asan: the sanitizer runtime goes to cwlogs, not to script(1) itself)
-    local preload = os.getenv("CWLOGS_PRELOAD")
-    if preload then cmd = "env LD_PRELOAD=" .. q(preload) .. " " .. cmd end
+    -- (make asan: the sanitizer runtime goes to lua5.4 alone, not to script(1) or timeout)
+    local cmd = get_command(base, nil, os.getenv("CWLOGS_PRELOAD")) .. " > " .. q(dir .. "/out.txt")
     local function script(c, log)
       return util.run("env -u LD_PRELOAD script -qec " .. q(c) .. " " .. q(log))
     end
     local code = script(cmd, dir .. "/tty.txt")
-    assert.are.equal(0, code)
+    assert.are.equal(0, code, util.read_file(dir .. "/tty.txt"))
     local tty = util.read_file(dir .. "/tty.txt") or ""
     assert.matches("\r\27%[Kcwlogs: [%d,]+ events  [%d.]+ [kMG]?B  ", tty)
     assert.matches("%% of range", tty)
@@ -272,7 +274,7 @@ describe("progress on stderr", function()
     assert.is_nil((util.read_file(dir .. "/out.txt")):find("of range", 1, true))
     -- --no-progress: nothing drawn on the terminal
     code = script(cmd .. " --no-progress", dir .. "/tty2.txt")
-    assert.are.equal(0, code)
+    assert.are.equal(0, code, util.read_file(dir .. "/tty2.txt"))
     assert.is_nil((util.read_file(dir .. "/tty2.txt") or ""):find("of range", 1, true))
     util.run("rm -rf " .. q(dir))
   end)

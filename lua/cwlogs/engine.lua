@@ -566,10 +566,11 @@ function Run:pump()
   -- with a limit, the events at hand and on their way may already be enough: no
   -- look-ahead then
   local p = self.plan
-  if p.limit and self.emitted + self.buffered_events + self.inflight * (self.avg_events or 0)
-      >= p.limit then
-    return
+  local function enough()
+    return p.limit and self.emitted + self.buffered_events + self.inflight * (self.avg_events or 0)
+      >= p.limit
   end
+  if enough() then return end
   local k, need = self:target()
   local avg = math.max(1, self.avg_item)
   if self.plan.buffer_bytes then
@@ -580,7 +581,7 @@ function Run:pump()
       math.floor((need + 1) * (self.piece_max + 1) * avg)))
   end
   self:plan_work(k, need)
-  while self.inflight < k and self:committed() + self.avg_item <= self.budget do
+  while self.inflight < k and self:committed() + self.avg_item <= self.budget and not enough() do
     local best, best_c
     for _, src in ipairs(self.sources) do
       local busy = 0
