@@ -14,19 +14,15 @@ import argparse
 import json
 import os
 import platform
-import select
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
-import urllib.request
+
+from harness import StandinProcess, run_measured
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LUA = os.environ.get("LUA", "lua5.4")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def log(msg):
@@ -34,85 +30,9 @@ def log(msg):
     sys.stderr.flush()
 
 
-class Standin:
-    def __init__(self, events, streams, idle_exit):
-        cmd = [sys.executable, os.path.join(ROOT, "bench", "standin.py"), "--events", str(events),
-               "--streams", str(streams), "--idle-exit", str(idle_exit)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None)
-        deadline = time.monotonic() + 600
-        line = b""
-        while time.monotonic() < deadline and not line.endswith(b"\n"):
-            r, _, _ = select.select([self.proc.stdout], [], [], 1.0)
-            if r:
-                chunk = os.read(self.proc.stdout.fileno(), 256)
-                if not chunk:
-                    break
-                line += chunk
-        if not line.startswith(b"PORT "):
-            self.stop()
-            raise SystemExit("bench: the stand-in did not start (got %r)" % line)
-        self.port = int(line.split()[1])
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def get(self, path):
-        with urllib.request.urlopen(self.url + path, timeout=30) as r:
-            return json.loads(r.read())
-
-    def cpu_seconds(self):
-        try:
-            with open("/proc/%d/stat" % self.proc.pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / CLK_TCK
-        except (OSError, IndexError, ValueError):
-            return float("nan")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def run_measured(cmd, env, timeout, count_output=False):
-    """Runs cmd; returns dict(wall, maxrss_kb, cpu, rc, timed_out, stdout_tail, stderr, lines)."""
-    err = tempfile.TemporaryFile()
-    stdout = subprocess.PIPE if count_output else subprocess.DEVNULL
-    t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=stdout, stderr=err, env=env, cwd=ROOT)
-    timed_out = []
-
-    def on_timeout():
-        timed_out.append(True)
-        try:
-            os.kill(p.pid, signal.SIGKILL)
-        except OSError:
-            pass
-    timer = threading.Timer(timeout, on_timeout)
-    timer.start()
-    lines, tail, nbytes = 0, b"", 0
-    if count_output:
-        fd = p.stdout.fileno()
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            lines += chunk.count(b"\n")
-            nbytes += len(chunk)
-            tail = (tail + chunk)[-65536:]
-        p.stdout.close()
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.monotonic() - t0
-    timer.cancel()
-    p.returncode = os.waitstatus_to_exitcode(status)
-    err.seek(0)
-    stderr = err.read().decode("utf-8", "replace")
-    err.close()
-    return {"wall": wall, "maxrss_kb": ru.ru_maxrss, "cpu": ru.ru_utime + ru.ru_stime,
-            "rc": p.returncode, "timed_out": bool(timed_out), "stderr": stderr,
-            "lines": lines, "bytes": nbytes, "tail": tail}
+def Standin(events, streams, idle_exit):
+    return StandinProcess(["--events", str(events), "--streams", str(streams),
+                           "--idle-exit", str(idle_exit)], "bench")
 
 
 def median(xs):

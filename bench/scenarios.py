@@ -22,18 +22,14 @@ Writes a Markdown report to bench/scenarios.md (and stdout); exit 1 if any check
 """
 
 import argparse
-import json
 import os
 import platform
-import select
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
-import urllib.request
+
+from harness import StandinProcess, run_measured
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LUA = os.environ.get("LUA", "lua5.4")
@@ -81,80 +77,19 @@ def log(msg):
     sys.stderr.flush()
 
 
-class Standin:
+class Standin(StandinProcess):
     def __init__(self):
-        cmd = [sys.executable, os.path.join(ROOT, "bench", "standin.py"), "--idle-exit", "600"]
+        args = ["--idle-exit", "600"]
         for name, spec in GROUPS.items():
-            cmd += ["--group-spec", "name=%s,%s" % (name, spec)]
-        env = dict(os.environ)
-        env.pop("LD_PRELOAD", None)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
-        line = b""
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not line.endswith(b"\n"):
-            r, _, _ = select.select([self.proc.stdout], [], [], 1.0)
-            if r:
-                chunk = os.read(self.proc.stdout.fileno(), 256)
-                if not chunk:
-                    break
-                line += chunk
-        if not line.startswith(b"PORT "):
-            self.stop()
-            raise SystemExit("scenarios: the stand-in did not start (got %r)" % line)
-        self.url = "http://127.0.0.1:%d" % int(line.split()[1])
+            args += ["--group-spec", "name=%s,%s" % (name, spec)]
+        super().__init__(args, "scenarios", start_timeout=300)
         self.info = {g["name"]: g for g in self.get("/info?names=1")["groups"]}
-
-    def get(self, path):
-        with urllib.request.urlopen(self.url + path, timeout=60) as r:
-            return json.loads(r.read())
 
     def configure(self, **cfg):
         base = {"latency_ms": 0, "rate": 0, "burst": 0, "scan_budget": 0, "scan_us": 0,
                 "throttle_every": 0}
         base.update(cfg)
-        return self.get("/config?" + "&".join("%s=%s" % kv for kv in base.items()))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def run_measured(cmd, env, timeout):
-    err = tempfile.TemporaryFile()
-    t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env, cwd=ROOT)
-    killed = []
-
-    def on_timeout():
-        killed.append(True)
-        try:
-            os.kill(p.pid, signal.SIGKILL)
-        except OSError:
-            pass
-    timer = threading.Timer(timeout, on_timeout)
-    timer.start()
-    lines, tail = 0, b""
-    fd = p.stdout.fileno()
-    while True:
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            break
-        lines += chunk.count(b"\n")
-        tail = (tail + chunk)[-4096:]
-    p.stdout.close()
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.monotonic() - t0
-    timer.cancel()
-    err.seek(0)
-    stderr = err.read().decode("utf-8", "replace")
-    return {"wall": wall, "rss_mb": ru.ru_maxrss / 1024, "cpu": ru.ru_utime + ru.ru_stime,
-            "rc": os.waitstatus_to_exitcode(status), "timed_out": bool(killed), "lines": lines,
-            "tail": tail, "stderr": stderr}
+        return self.config(base)
 
 
 def selection(sc, si):
@@ -249,7 +184,7 @@ def bench(args, si, only, modes):
                 cmd += ["--pattern", sc["pattern"]]
             for n in names or []:
                 cmd += ["--stream", n]
-            res = run_measured(cmd, env, args.timeout * 4)
+            res = run_measured(cmd, env, args.timeout * 4, count_output=True)
             out = res["tail"].decode().split()
             kv = dict(x.split("=", 1) for x in out if "=" in x)
             if res["rc"] != 0 or "pages" not in kv:
@@ -285,7 +220,8 @@ def bench(args, si, only, modes):
                 si.configure(**svc)
                 time.sleep(1.2)          # let the stand-in's bucket fill up again
                 si.get("/stats?reset=1")
-                res = run_measured(cmd, benv if mode == "before" else env, args.timeout)
+                res = run_measured(cmd, benv if mode == "before" else env, args.timeout,
+                                   count_output=True)
                 st = si.get("/stats?reset=1")
                 f = st["by_op"]["FilterLogEvents"]
                 walls.append(res["wall"])
@@ -334,7 +270,7 @@ def bench(args, si, only, modes):
                         one += ["--start", str(start)]
                     if end is not None:
                         one += ["--end", str(end)]
-                    r1 = run_measured(one, env, args.timeout)
+                    r1 = run_measured(one, env, args.timeout, count_output=True)
                     total += r1["wall"]
                 row["one_by_one"] = total
             log("%s [%s]: %.2f s = %.2fx ideal, %d requests (%.2fx pages), %d throttled, "

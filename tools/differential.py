@@ -30,15 +30,15 @@ import argparse
 import json
 import os
 import random
-import select
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LUA = os.environ.get("LUA", "lua5.4")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from harness import StandinProcess  # noqa: E402
 
 GROUPS = [
     # name, events, streams (with events), empty streams, span, layout, dup, big, rare, names
@@ -55,53 +55,22 @@ def log(msg):
     sys.stderr.flush()
 
 
-class Standin:
+class Standin(StandinProcess):
     def __init__(self, seed):
-        cmd = [sys.executable, os.path.join(ROOT, "bench", "standin.py"), "--seed", str(seed),
-               "--idle-exit", "300"]
+        args = ["--seed", str(seed), "--idle-exit", "300"]
         for (name, n, streams, empty, span, layout, dup, big, rare, names) in GROUPS:
-            cmd += ["--group-spec", "name=%s,events=%d,streams=%d,empty_streams=%d,span_ms=%d,"
-                    "layout=%s,dup=%s,big=%s,rare=%s,names=%s,end_ago_ms=120000"
-                    % (name, n, streams, empty, span, layout, dup, big, rare, names)]
-        env = dict(os.environ)
-        env.pop("LD_PRELOAD", None)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
-        line = b""
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not line.endswith(b"\n"):
-            r, _, _ = select.select([self.proc.stdout], [], [], 1.0)
-            if r:
-                chunk = os.read(self.proc.stdout.fileno(), 256)
-                if not chunk:
-                    break
-                line += chunk
-        if not line.startswith(b"PORT "):
-            self.stop()
-            raise SystemExit("differential: the stand-in did not start (got %r)" % line)
-        self.url = "http://127.0.0.1:%d" % int(line.split()[1])
+            args += ["--group-spec", "name=%s,events=%d,streams=%d,empty_streams=%d,span_ms=%d,"
+                     "layout=%s,dup=%s,big=%s,rare=%s,names=%s,end_ago_ms=120000"
+                     % (name, n, streams, empty, span, layout, dup, big, rare, names)]
+        super().__init__(args, "differential", start_timeout=120)
         self.info = self.get("/info?names=1")
 
-    def get(self, path):
-        with urllib.request.urlopen(self.url + path, timeout=60) as r:
-            return json.loads(r.read())
-
     def configure(self, cfg):
-        q = "&".join("%s=%s" % (k, v) for k, v in cfg.items())
-        return self.get("/config?" + q)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        return self.config(cfg)
 
 
 # -- the reference reader (tools/refread.py) -----------------------------------------------
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import refread  # noqa: E402
 
 
