@@ -362,14 +362,6 @@ function Run:target()
   return math.min(need + 1, cap), need
 end
 
--- Pages per carved piece, at most (set by pump): each piece ends with one partly used
--- request, so pieces are as long as the byte budget lets every chain fill one: 4 pages
--- when the quota is the limit (a wasted request costs time), 2 otherwise (it costs only
--- some parsing), fewer if buffer_bytes is small.
-function Run:max_piece_pages()
-  return self.piece_max or 2
-end
-
 -- Where planning may stop: hi, or just past the newest event the group reported.
 local function plan_bound(src, slice)
   local b = slice.hi
@@ -385,6 +377,13 @@ function Run:cut(src, index, m)
   table.insert(src.slices, index + 1, new)
   self.slices_made = self.slices_made + 1
   return new
+end
+
+-- Cuts a source's only slice into k slices of `width` ms from its lo (the last one keeps
+-- the rest): the even cut of filter patterns, where density cannot guide the cuts.
+function Run:cut_evenly(src, k, width)
+  local lo = src.slices[1].lo
+  for i = 1, k - 1 do self:cut(src, i, lo + i * width) end
 end
 
 -- A sparse filter pattern: the probe's first page came back empty with a token (the service
@@ -404,7 +403,7 @@ function Run:blind_cut(slice)
   local width = (bound - slice.lo) // k
   if k < 2 or width < 1000 then return end
   slice.params, slice.token, slice.prev_last, slice.cursor = nil, nil, nil, slice.lo
-  for i = 1, k - 1 do self:cut(src, i, slice.lo + i * width) end
+  self:cut_evenly(src, k, width)
 end
 
 -- A filter pattern over a closed range (--start and --end): the service scans the range,
@@ -420,7 +419,7 @@ function Run:cut_patterns_evenly()
     local width = (slice.hi - slice.lo) // k
     if #src.slices == 1 and not slice.done and width >= 1000 then
       src.blind = true
-      for i = 1, k - 1 do self:cut(src, i, slice.lo + i * width) end
+      self:cut_evenly(src, k, width)
     end
   end
 end
@@ -445,7 +444,9 @@ function Run:carve(src, parts)
   if not c or not cuttable(tail) then return false end
   local bound = plan_bound(src, tail)
   local unplanned = (bound - c) / span
-  local most = self:max_piece_pages()
+  -- pieces at most this long (set by pump from the budget): each ends with one partly
+  -- used request
+  local most = self.piece_max or 2
   local n = math.floor(unplanned / math.max(1, parts) + 0.5)
   n = math.max(1, math.min(n, most))
   local mg = margin(src, n)
@@ -515,6 +516,7 @@ function Run:plan_work(k, need)
       if not src.slices[i].done then active = active + 1 end
     end
   end
+  if active >= k then return end   -- the usual case, on every pump
   -- carve from the sources whose unplanned time starts earliest (keeps the merge even)
   local order = {}
   for _, src in ipairs(self.sources) do order[#order + 1] = src end
@@ -573,6 +575,9 @@ function Run:pump()
   if enough() then return end
   local k, need = self:target()
   local avg = math.max(1, self.avg_item)
+  -- Pieces as long as the budget lets every chain hold one: 4 pages when the quota is the
+  -- limit (a wasted request costs time), 2 otherwise (it costs only some parsing), fewer
+  -- when buffer_bytes is small; the budget holds a piece and a request per chain.
   if self.plan.buffer_bytes then
     self.piece_max = math.max(1, math.min(4, self.budget // avg // k))
   else
